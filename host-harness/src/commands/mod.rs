@@ -1,0 +1,15 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod run;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
+    }
+}

@@ -1,0 +1,17 @@
+//! host-harness: runs Kubewarden waPC policies (such as require-digest's `policy.wasm`) outside a cluster.
+//!
+//! The digest rule is not here: this crate only hosts the module and feeds it admission requests.
+//!
+//! - [`host`]: the waPC host on wasmtime (instances, limits, module cache, host capabilities).
+//! - [`kubewarden`]: the Kubewarden wire types (validation payloads and responses, AdmissionReview output).
+//! - [`manifest`]: loading manifest trees (YAML/JSON, multi-document, lists) into admission requests.
+//! - [`metadata`]: policy metadata (`metadata.yml` or embedded in the module) and rule matching.
+//! - [`check`]: the CI check over many objects, in parallel.
+//! - [`report`]: output formats for `check`.
+
+pub mod check;
+pub mod host;
+pub mod kubewarden;
+pub mod manifest;
+pub mod metadata;
+pub mod report;

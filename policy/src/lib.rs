@@ -1,0 +1,1 @@
+//! require-digest: a Kubewarden policy that rejects workloads whose images are not pinned by digest.
