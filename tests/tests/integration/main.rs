@@ -1,0 +1,7 @@
+//! The real `policy.wasm`, run through the real host-harness, on the fixtures under tests/fixtures/.
+//!
+//! One test binary (rather than one per file) so that locating or building the module and the CLI happens once.
+
+mod module_shape;
+mod requests;
+mod support;
