@@ -1,1 +1,229 @@
-//! TODO(skeleton): see lib.rs
+//! The Kubewarden wire types: what goes into a policy and what comes out of it, and the
+//! AdmissionReview response `kwctl run` prints.
+//!
+//! The policy side of these types lives in `kubewarden-policy-sdk`; they are restated here (rather than
+//! depending on the SDK, which is a guest-side crate) with the same field names the SDK serializes.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A policy's verdict on one admission request: the SDK's `ValidationResponse`.
+///
+/// The SDK writes the Rust field names as they are (`mutated_object`, `audit_annotations`); the camelCase
+/// spellings are accepted too, so policies written against other SDKs that emit camelCase are understood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationResponse {
+    /// True if the request is accepted.
+    pub accepted: bool,
+    /// Shown to the user, mostly on rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// HTTP-like status code shown with a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// The object as the policy wants it stored (mutating policies only).
+    #[serde(default, alias = "mutatedObject", skip_serializing_if = "Option::is_none")]
+    pub mutated_object: Option<Value>,
+    /// Warnings returned to the API client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    /// Key/value pairs recorded in the API server's audit log.
+    #[serde(default, alias = "auditAnnotations", skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<HashMap<String, String>>,
+}
+
+/// A policy's verdict on its settings: the SDK's `SettingsValidationResponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsValidation {
+    pub valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The payload of the waPC `validate` call: `{"request": <AdmissionRequest>, "settings": <settings>}`,
+/// which the SDK reads as its `ValidationRequest`.
+pub fn validation_payload(request: &Value, settings: &Value) -> Vec<u8> {
+    let payload = json!({ "request": request, "settings": settings });
+    // Serializing a `Value` cannot fail: every map key is already a string.
+    serde_json::to_vec(&payload).expect("a serde_json::Value always serializes")
+}
+
+/// Why an input is not an admission request.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RequestInputError {
+    #[error("the request is not a JSON object")]
+    NotAnObject,
+    #[error("the AdmissionReview has no \"request\" object")]
+    ReviewWithoutRequest,
+}
+
+/// Accepts what `kwctl run --request-path` accepts: a bare AdmissionRequest, or a whole AdmissionReview
+/// (`{"kind": "AdmissionReview", "request": {…}}`), and returns the AdmissionRequest.
+pub fn admission_request_from_input(input: Value) -> Result<Value, RequestInputError> {
+    let Value::Object(mut fields) = input else {
+        return Err(RequestInputError::NotAnObject);
+    };
+    let is_review = fields.get("kind").and_then(Value::as_str) == Some("AdmissionReview")
+        // An AdmissionReview written without its kind still wraps the request; a bare request never
+        // has a `request` field of its own but always has an `operation`.
+        || (fields.contains_key("request") && !fields.contains_key("operation"));
+    if !is_review {
+        return Ok(Value::Object(fields));
+    }
+    match fields.remove("request") {
+        Some(request @ Value::Object(_)) => Ok(request),
+        _ => Err(RequestInputError::ReviewWithoutRequest),
+    }
+}
+
+/// The AdmissionReview response a webhook returns and `kwctl run` prints:
+/// `{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {…}}`.
+///
+/// For a mutation, the response carries `patchType: "JSONPatch"` and `patch`: the base64 of the RFC 6902
+/// JSON Patch that turns the request's `object` into the policy's `mutated_object`.
+pub fn admission_review_response(request: &Value, verdict: &ValidationResponse) -> Value {
+    let uid = request.get("uid").and_then(Value::as_str).unwrap_or_default();
+    let mut response = serde_json::Map::new();
+    response.insert("uid".into(), json!(uid));
+    response.insert("allowed".into(), json!(verdict.accepted));
+    if verdict.message.is_some() || verdict.code.is_some() {
+        let mut status = serde_json::Map::new();
+        if let Some(message) = &verdict.message {
+            status.insert("message".into(), json!(message));
+        }
+        if let Some(code) = verdict.code {
+            status.insert("code".into(), json!(code));
+        }
+        response.insert("status".into(), Value::Object(status));
+    }
+    if let Some(mutated) = &verdict.mutated_object {
+        let original = request.get("object").unwrap_or(&Value::Null);
+        response.insert("patchType".into(), json!("JSONPatch"));
+        response.insert("patch".into(), json!(json_patch_base64(original, mutated)));
+    }
+    if let Some(annotations) = &verdict.audit_annotations {
+        response.insert("auditAnnotations".into(), json!(annotations));
+    }
+    if let Some(warnings) = &verdict.warnings {
+        response.insert("warnings".into(), json!(warnings));
+    }
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": response,
+    })
+}
+
+/// The JSON Patch from `original` to `mutated`, serialized and base64-encoded as an AdmissionResponse carries it.
+pub fn json_patch_base64(original: &Value, mutated: &Value) -> String {
+    let patch = json_patch::diff(original, mutated);
+    let patch_json = serde_json::to_vec(&patch).expect("a JSON Patch always serializes");
+    base64::engine::general_purpose::STANDARD.encode(patch_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with_object(object: Value) -> Value {
+        json!({"uid": "abc-123", "operation": "CREATE", "object": object})
+    }
+
+    #[test]
+    fn sdk_snake_case_and_camel_case_responses_both_parse() {
+        let sdk: ValidationResponse =
+            serde_json::from_str(r#"{"accepted":true,"mutated_object":{"a":1},"audit_annotations":{"k":"v"}}"#)
+                .unwrap();
+        let camel: ValidationResponse =
+            serde_json::from_str(r#"{"accepted":true,"mutatedObject":{"a":1},"auditAnnotations":{"k":"v"}}"#)
+                .unwrap();
+        assert_eq!(sdk, camel);
+        assert_eq!(sdk.mutated_object, Some(json!({"a": 1})));
+    }
+
+    #[test]
+    fn a_response_without_accepted_is_rejected_by_the_parser() {
+        assert!(serde_json::from_str::<ValidationResponse>(r#"{"message":"hi"}"#).is_err());
+    }
+
+    #[test]
+    fn a_bare_request_is_used_as_is_and_a_review_is_unwrapped() {
+        let bare = json!({"uid": "1", "operation": "CREATE"});
+        assert_eq!(admission_request_from_input(bare.clone()).unwrap(), bare);
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": bare});
+        assert_eq!(admission_request_from_input(review).unwrap(), bare);
+        let kindless_review = json!({"request": bare});
+        assert_eq!(admission_request_from_input(kindless_review).unwrap(), bare);
+    }
+
+    #[test]
+    fn malformed_request_inputs_are_named() {
+        assert_eq!(admission_request_from_input(json!([1])), Err(RequestInputError::NotAnObject));
+        assert_eq!(
+            admission_request_from_input(json!({"kind": "AdmissionReview"})),
+            Err(RequestInputError::ReviewWithoutRequest)
+        );
+        assert_eq!(
+            admission_request_from_input(json!({"kind": "AdmissionReview", "request": "x"})),
+            Err(RequestInputError::ReviewWithoutRequest)
+        );
+    }
+
+    #[test]
+    fn a_rejection_prints_like_kwctl() {
+        let verdict = ValidationResponse {
+            accepted: false,
+            message: Some("image not pinned".into()),
+            code: Some(400),
+            mutated_object: None,
+            warnings: None,
+            audit_annotations: None,
+        };
+        let review = admission_review_response(&request_with_object(json!({})), &verdict);
+        assert_eq!(
+            review,
+            json!({
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "response": {"uid": "abc-123", "allowed": false, "status": {"message": "image not pinned", "code": 400}}
+            })
+        );
+    }
+
+    #[test]
+    fn an_acceptance_without_message_has_no_status() {
+        let verdict: ValidationResponse = serde_json::from_str(r#"{"accepted":true,"warnings":["w"]}"#).unwrap();
+        let review = admission_review_response(&request_with_object(json!({})), &verdict);
+        assert_eq!(review["response"], json!({"uid": "abc-123", "allowed": true, "warnings": ["w"]}));
+    }
+
+    #[test]
+    fn a_mutation_carries_the_base64_json_patch_from_object_to_mutated_object() {
+        let original = json!({"spec": {"containers": [{"image": "nginx:1.27"}]}});
+        let mutated = json!({"spec": {"containers": [{"image": "nginx:1.27@sha256:abc"}]}});
+        let verdict = ValidationResponse {
+            accepted: true,
+            message: None,
+            code: None,
+            mutated_object: Some(mutated.clone()),
+            warnings: None,
+            audit_annotations: None,
+        };
+        let review = admission_review_response(&request_with_object(original.clone()), &verdict);
+        assert_eq!(review["response"]["patchType"], "JSONPatch");
+        let patch_bytes = base64::engine::general_purpose::STANDARD
+            .decode(review["response"]["patch"].as_str().unwrap())
+            .unwrap();
+        let patch: json_patch::Patch = serde_json::from_slice(&patch_bytes).unwrap();
+        let mut patched = original;
+        json_patch::patch(&mut patched, &patch).unwrap();
+        assert_eq!(patched, mutated);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&patch_bytes).unwrap(),
+            json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "nginx:1.27@sha256:abc"}])
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! The wasmtime engine: how modules are compiled and instances allocated, and the clock behind deadlines.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails};
+
+/// How often the engine's epoch advances. A deadline is checked at this granularity, so an evaluation is
+/// interrupted between `timeout` and `timeout + EPOCH_TICK` after it starts.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The most linear memory a wasm32 module can address.
+pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Builds the engine every evaluation of one policy runs on.
+///
+/// Instances come from wasmtime's pooling allocator: memory slots are reserved once, and a new instance
+/// reuses a slot with copy-on-write of the module's data, so instantiating takes microseconds. The pool
+/// holds [`pool_slots`] instances, enough for one evaluation per core and then some. Should the pool not be
+/// available (its virtual-memory reservation refused, under a `ulimit -v` for example) the engine falls back
+/// to allocating on demand, which is slower to instantiate but otherwise identical.
+pub(crate) fn build_engine(memory_limit_bytes: u64) -> anyhow::Result<Engine> {
+    let slots = pool_slots();
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
+        .total_gc_heaps(slots)
+        .total_component_instances(slots)
+        // The slot must fit the largest memory allowed; the exact cap is enforced per store (MemoryCap).
+        .max_memory_size(round_up_to_wasm_pages(memory_limit_bytes) as usize);
+    let mut pooled = base_config();
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok(engine),
+        Err(_pool_refused) => Engine::new(&base_config())
+            .map_err(anyhow::Error::from)
+            .context("creating the WebAssembly engine"),
+    }
+}
+
+/// The compilation settings. These feed the compiled-module cache key (through
+/// `Engine::precompile_compatibility_hash`), so everything that affects compiled code is set here explicitly.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    // Deadlines: compiled code checks the engine's epoch at function entries and loop back-edges.
+    config.epoch_interruption(true);
+    // Trap messages name the wasm functions involved; reading DWARF for file:line is not worth its cost and
+    // would make the compiled code depend on the WASMTIME_BACKTRACE_DETAILS environment variable.
+    config.wasm_backtrace_details(WasmBacktraceDetails::Disable);
+    config
+}
+
+/// How many instances the pool holds: evaluations run at most one per core at a time (see `check`), with room
+/// for a caller's own threads on top.
+pub(crate) fn pool_slots() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(4, usize::from) as u32;
+    (cores * 4).clamp(16, 1024)
+}
+
+fn round_up_to_wasm_pages(bytes: u64) -> u64 {
+    const WASM_PAGE: u64 = 64 * 1024;
+    bytes.div_ceil(WASM_PAGE).max(1) * WASM_PAGE
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] on a thread of its own, for as long as the engine lives:
+/// the thread holds only a weak reference and ends once the last user of the engine is gone.
+pub(crate) fn start_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("policy-deadline-ticker".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .context("starting the evaluation-deadline thread")?;
+    Ok(())
+}
+
+/// The epoch deadline, in ticks, for `timeout`: rounded up, plus one because the current tick may be almost
+/// over when the evaluation starts.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX / 2) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_and_never_undershoot() {
+        assert_eq!(deadline_ticks(Duration::from_secs(2)), 201);
+        assert_eq!(deadline_ticks(Duration::from_millis(1)), 2);
+        assert_eq!(deadline_ticks(Duration::ZERO), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(15)), 3);
+    }
+
+    #[test]
+    fn pool_slots_are_bounded() {
+        let slots = pool_slots();
+        assert!((16..=1024).contains(&slots));
+    }
+
+    #[test]
+    fn memory_limits_round_to_whole_pages() {
+        assert_eq!(round_up_to_wasm_pages(1), 65536);
+        assert_eq!(round_up_to_wasm_pages(0), 65536);
+        assert_eq!(round_up_to_wasm_pages(256 * 1024 * 1024), 256 * 1024 * 1024);
+    }
+}
