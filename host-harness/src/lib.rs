@@ -8,10 +8,12 @@
 //! - [`metadata`]: policy metadata (`metadata.yml` or embedded in the module) and rule matching.
 //! - [`check`]: the CI check over many objects, in parallel.
 //! - [`report`]: output formats for `check`.
+//! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
 
 pub mod check;
 pub mod host;
 pub mod kubewarden;
 pub mod manifest;
 pub mod metadata;
+pub mod registry;
 pub mod report;
