@@ -161,7 +161,7 @@ mod tests {
     const MODULE: &str = r#"(module (func (export "answer") (result i32) i32.const 42))"#;
 
     fn engine() -> Engine {
-        super::super::engine::build_engine(64 * 1024 * 1024).unwrap()
+        super::super::engine::build_engine().unwrap()
     }
 
     fn wasm() -> Vec<u8> {
@@ -236,7 +236,7 @@ mod tests {
         let engine = engine();
         let other_module = wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 7))"#).unwrap();
         assert_ne!(cache_key(&engine, &wasm()), cache_key(&engine, &other_module));
-        assert_eq!(cache_key(&engine, &wasm()), cache_key(&super::super::engine::build_engine(64 << 20).unwrap(), &wasm()));
+        assert_eq!(cache_key(&engine, &wasm()), cache_key(&super::super::engine::build_engine().unwrap(), &wasm()));
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(false);
         let unlike = Engine::new(&config).unwrap();

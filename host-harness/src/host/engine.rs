@@ -19,7 +19,7 @@ pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// holds [`pool_slots`] instances, enough for one evaluation per core and then some. Should the pool not be
 /// available (its virtual-memory reservation refused, under a `ulimit -v` for example) the engine falls back
 /// to allocating on demand, which is slower to instantiate but otherwise identical.
-pub(crate) fn build_engine(memory_limit_bytes: u64) -> anyhow::Result<Engine> {
+pub(crate) fn build_engine() -> anyhow::Result<Engine> {
     let slots = pool_slots();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(slots)
@@ -28,8 +28,10 @@ pub(crate) fn build_engine(memory_limit_bytes: u64) -> anyhow::Result<Engine> {
         .total_stacks(slots)
         .total_gc_heaps(slots)
         .total_component_instances(slots)
-        // The slot must fit the largest memory allowed; the exact cap is enforced per store (MemoryCap).
-        .max_memory_size(round_up_to_wasm_pages(memory_limit_bytes) as usize);
+        // A slot fits any wasm32 memory (its address range is reserved anyway); the configured cap is
+        // enforced per store by `MemoryCap`, which reports it as such, rather than by the pool, which would
+        // refuse an oversized module as if it were invalid.
+        .max_memory_size(WASM32_MAX_MEMORY_BYTES as usize);
     let mut pooled = base_config();
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
@@ -57,11 +59,6 @@ fn base_config() -> Config {
 pub(crate) fn pool_slots() -> u32 {
     let cores = std::thread::available_parallelism().map_or(4, usize::from) as u32;
     (cores * 4).clamp(16, 1024)
-}
-
-fn round_up_to_wasm_pages(bytes: u64) -> u64 {
-    const WASM_PAGE: u64 = 64 * 1024;
-    bytes.div_ceil(WASM_PAGE).max(1) * WASM_PAGE
 }
 
 /// Advances `engine`'s epoch every [`EPOCH_TICK`] on a thread of its own, for as long as the engine lives:
@@ -106,12 +103,5 @@ mod tests {
     fn pool_slots_are_bounded() {
         let slots = pool_slots();
         assert!((16..=1024).contains(&slots));
-    }
-
-    #[test]
-    fn memory_limits_round_to_whole_pages() {
-        assert_eq!(round_up_to_wasm_pages(1), 65536);
-        assert_eq!(round_up_to_wasm_pages(0), 65536);
-        assert_eq!(round_up_to_wasm_pages(256 * 1024 * 1024), 256 * 1024 * 1024);
     }
 }

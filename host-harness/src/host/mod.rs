@@ -94,7 +94,7 @@ impl PolicyHost {
             .context("the policy is neither a WebAssembly binary nor valid WAT text")?
             .into_owned();
         let memory_limit_bytes = options.memory_limit_bytes.min(engine::WASM32_MAX_MEMORY_BYTES);
-        let engine = engine::build_engine(memory_limit_bytes)?;
+        let engine = engine::build_engine()?;
         let cache_dir = if options.cache { cache::default_cache_dir() } else { None };
         let (module, module_origin) = cache::load_module(&engine, &module_bytes, cache_dir.as_deref(), options.verbose)?;
 
@@ -301,15 +301,27 @@ fn wasm32_len(len: usize) -> Result<i32, Failure> {
         .map_err(|_| Failure::BadResponse(format!("the message is {len} bytes, more than a wasm32 guest can address")))
 }
 
-/// A readable one-paragraph account of a wasmtime error: the trap (or host error) first, then the wasm
-/// backtrace wasmtime attached, if any.
+/// A readable account of a wasmtime error: the trap (or host error) itself, then the start of the wasm
+/// backtrace wasmtime attached, if any (deep recursion would otherwise print thousands of frames).
 fn describe_wasm_error(error: &wasmtime::Error) -> String {
-    let root = error.root_cause().to_string();
-    let chain = format!("{error:#}");
-    if chain == root || !chain.contains('\n') && chain.ends_with(&root) {
-        return root;
+    const FRAMES_SHOWN: usize = 8;
+    let cause = error.root_cause().to_string();
+    let outermost = error.to_string();
+    if outermost == cause {
+        return cause;
     }
-    format!("{root}\n{}", error)
+    // The outermost context is wasmtime's "error while executing at wasm backtrace:" and one line per frame.
+    let mut lines = outermost.lines();
+    let mut description = cause;
+    for line in lines.by_ref().take(FRAMES_SHOWN + 1) {
+        description.push('\n');
+        description.push_str(line);
+    }
+    let hidden = lines.count();
+    if hidden > 0 {
+        description.push_str(&format!("\n    … {hidden} more frames"));
+    }
+    description
 }
 
 /// Parses a guest's JSON answer to `operation`.
