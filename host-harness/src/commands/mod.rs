@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod digest;
 pub mod run;
 
 use std::process::ExitCode;
@@ -11,5 +12,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
+        Command::Digest(args) => digest::run(args),
     }
 }

@@ -41,8 +41,12 @@ impl ManifestDigestCapability {
                 describe_payload(payload)
             )
         })?;
-        let digest = self.source.digest(&image).map_err(|error| error.to_string())?;
-        serde_json::to_vec(&ManifestDigestResponse { digest: &digest }).map_err(|error| error.to_string())
+        let digest = self
+            .source
+            .digest(&image)
+            .map_err(|error| error.to_string())?;
+        serde_json::to_vec(&ManifestDigestResponse { digest: &digest })
+            .map_err(|error| error.to_string())
     }
 }
 
@@ -71,7 +75,8 @@ mod tests {
     const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
 
     fn capability() -> ManifestDigestCapability {
-        let map = DigestMap::parse(Path::new("map.yaml"), &format!("nginx:1.27: {DIGEST}\n")).unwrap();
+        let map =
+            DigestMap::parse(Path::new("map.yaml"), &format!("nginx:1.27: {DIGEST}\n")).unwrap();
         ManifestDigestCapability::new(Arc::new(map))
     }
 
@@ -85,9 +90,15 @@ mod tests {
     #[test]
     fn failures_are_host_errors_naming_the_image() {
         let error = capability().answer(br#""redis:7""#).unwrap_err();
-        assert!(error.starts_with("redis:7: not in the offline digest map map.yaml"), "{error}");
+        assert!(
+            error.starts_with("redis:7: not in the offline digest map map.yaml"),
+            "{error}"
+        );
         let error = capability().answer(b"nginx:1.27").unwrap_err();
-        assert!(error.contains("expects the image as a JSON string"), "{error}");
+        assert!(
+            error.contains("expects the image as a JSON string"),
+            "{error}"
+        );
         assert!(error.contains("\"nginx:1.27\""), "{error}");
     }
 }

@@ -30,7 +30,8 @@ pub struct DigestMap {
 impl DigestMap {
     /// Reads and validates the map at `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         Self::parse(path, &text)
     }
 
@@ -38,13 +39,20 @@ impl DigestMap {
     pub fn parse(path: &Path, text: &str) -> Result<Self, String> {
         let at = |line: usize| format!("{}:{line}", path.display());
         let mut by_reference: HashMap<String, (String, usize)> = HashMap::new();
-        for (key, value, line) in read_flat_mapping(text).map_err(|error| format!("{}: {error}", path.display()))? {
-            let reference = oci_client::Reference::try_from(key.as_str())
-                .map_err(|error| format!("{}: {key:?} is not an image reference: {error}", at(line)))?;
+        for (key, value, line) in
+            read_flat_mapping(text).map_err(|error| format!("{}: {error}", path.display()))?
+        {
+            let reference = oci_client::Reference::try_from(key.as_str()).map_err(|error| {
+                format!("{}: {key:?} is not an image reference: {error}", at(line))
+            })?;
             if reference.digest().is_some() {
-                return Err(format!("{}: {key:?} is already pinned by digest; map only tags", at(line)));
+                return Err(format!(
+                    "{}: {key:?} is already pinned by digest; map only tags",
+                    at(line)
+                ));
             }
-            validate_digest(&value).map_err(|why| format!("{}: the digest of {key}: {why}", at(line)))?;
+            validate_digest(&value)
+                .map_err(|why| format!("{}: the digest of {key}: {why}", at(line)))?;
             match by_reference.get(&reference.whole()) {
                 Some((digest, first_line)) if *digest != value => {
                     return Err(format!(
@@ -58,8 +66,14 @@ impl DigestMap {
                 }
             }
         }
-        let by_reference = by_reference.into_iter().map(|(reference, (digest, _))| (reference, digest)).collect();
-        Ok(Self { path: path.to_path_buf(), by_reference })
+        let by_reference = by_reference
+            .into_iter()
+            .map(|(reference, (digest, _))| (reference, digest))
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            by_reference,
+        })
     }
 
     /// The digest of `image`: its own when it is pinned already, else the map's.
@@ -71,7 +85,10 @@ impl DigestMap {
         self.by_reference
             .get(&reference.whole())
             .cloned()
-            .ok_or_else(|| ResolveError::NotInDigestMap { image: image.to_string(), path: self.path.clone() })
+            .ok_or_else(|| ResolveError::NotInDigestMap {
+                image: image.to_string(),
+                path: self.path.clone(),
+            })
     }
 
     /// How many images the map holds.
@@ -94,13 +111,19 @@ fn read_flat_mapping(text: &str) -> Result<Vec<(String, String, usize)>, String>
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|error| format!("not valid YAML: {error}"))?;
         let line = span.start.line();
-        let unexpected = |what: &str| Err(format!("line {line}: expected `image: digest` entries, found {what}"));
+        let unexpected = |what: &str| {
+            Err(format!(
+                "line {line}: expected `image: digest` entries, found {what}"
+            ))
+        };
         match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(format!("line {line}: expected one YAML document, found another"));
+                    return Err(format!(
+                        "line {line}: expected one YAML document, found another"
+                    ));
                 }
             }
             Event::MappingStart(..) if depth == 0 => depth = 1,
@@ -127,8 +150,10 @@ fn read_flat_mapping(text: &str) -> Result<Vec<(String, String, usize)>, String>
 mod tests {
     use super::*;
 
-    const DIGEST_A: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
-    const DIGEST_B: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    const DIGEST_A: &str =
+        "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
+    const DIGEST_B: &str =
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
     fn parse(text: &str) -> Result<DigestMap, String> {
         DigestMap::parse(Path::new("digests.yaml"), text)
@@ -143,7 +168,10 @@ mod tests {
             let map = parse(&text).unwrap();
             assert_eq!(map.len(), 2);
             assert_eq!(map.digest("nginx:1.27").unwrap(), DIGEST_A);
-            assert_eq!(map.digest("docker.io/library/nginx:1.27").unwrap(), DIGEST_A);
+            assert_eq!(
+                map.digest("docker.io/library/nginx:1.27").unwrap(),
+                DIGEST_A
+            );
             assert_eq!(map.digest("ghcr.io/acme/api:v2").unwrap(), DIGEST_B);
         }
     }
@@ -151,9 +179,15 @@ mod tests {
     #[test]
     fn pinned_images_answer_their_own_digest_and_missing_ones_are_named() {
         let map = parse(&format!("nginx:1.27: {DIGEST_A}\n")).unwrap();
-        assert_eq!(map.digest(&format!("redis:7@{DIGEST_B}")).unwrap(), DIGEST_B);
+        assert_eq!(
+            map.digest(&format!("redis:7@{DIGEST_B}")).unwrap(),
+            DIGEST_B
+        );
         let error = map.digest("nginx:1.28").unwrap_err().to_string();
-        assert!(error.starts_with("nginx:1.28: not in the offline digest map digests.yaml"), "{error}");
+        assert!(
+            error.starts_with("nginx:1.28: not in the offline digest map digests.yaml"),
+            "{error}"
+        );
         let error = map.digest("Not An Image").unwrap_err().to_string();
         assert!(error.contains("not a valid image reference"), "{error}");
     }
@@ -168,16 +202,40 @@ mod tests {
     #[test]
     fn bad_entries_are_errors_with_file_and_line() {
         for (text, expected) in [
-            (format!("nginx:1.27: {DIGEST_A}\nredis:7: sha256:abc\n"), "digests.yaml:2: the digest of redis:7"),
-            (format!("nginx:1.27: {}\n", DIGEST_A.to_uppercase()), "digests.yaml:1"),
-            ("nginx:1.27: md5:d41d8cd98f00b204e9800998ecf8427e\n".to_string(), "unsupported digest algorithm"),
-            (format!("Bad Name: {DIGEST_A}\n"), "digests.yaml:1: \"Bad Name\" is not an image reference"),
-            (format!("nginx:1.27@{DIGEST_A}: {DIGEST_A}\n"), "already pinned"),
-            (format!("nginx:1.27: {DIGEST_A}\ndocker.io/library/nginx:1.27: {DIGEST_B}\n"), "same image as line 1"),
+            (
+                format!("nginx:1.27: {DIGEST_A}\nredis:7: sha256:abc\n"),
+                "digests.yaml:2: the digest of redis:7",
+            ),
+            (
+                format!("nginx:1.27: {}\n", DIGEST_A.to_uppercase()),
+                "digests.yaml:1",
+            ),
+            (
+                "nginx:1.27: md5:d41d8cd98f00b204e9800998ecf8427e\n".to_string(),
+                "unsupported digest algorithm",
+            ),
+            (
+                format!("Bad Name: {DIGEST_A}\n"),
+                "digests.yaml:1: \"Bad Name\" is not an image reference",
+            ),
+            (
+                format!("nginx:1.27@{DIGEST_A}: {DIGEST_A}\n"),
+                "already pinned",
+            ),
+            (
+                format!("nginx:1.27: {DIGEST_A}\ndocker.io/library/nginx:1.27: {DIGEST_B}\n"),
+                "same image as line 1",
+            ),
             (format!("- nginx:1.27: {DIGEST_A}\n"), "found a list"),
-            (format!("nginx:\n  1.27: {DIGEST_A}\n"), "found a nested mapping"),
+            (
+                format!("nginx:\n  1.27: {DIGEST_A}\n"),
+                "found a nested mapping",
+            ),
             ("just-a-string\n".to_string(), "a single value"),
-            (format!("a: {DIGEST_A}\n---\nb: {DIGEST_A}\n"), "found another"),
+            (
+                format!("a: {DIGEST_A}\n---\nb: {DIGEST_A}\n"),
+                "found another",
+            ),
             ("nginx:1.27: 'unclosed\n".to_string(), "not valid YAML"),
         ] {
             let error = parse(&text).unwrap_err();
@@ -188,7 +246,10 @@ mod tests {
 
     #[test]
     fn the_same_image_twice_with_the_same_digest_is_fine() {
-        let map = parse(&format!("nginx:1.27: {DIGEST_A}\ndocker.io/library/nginx:1.27: {DIGEST_A}\n")).unwrap();
+        let map = parse(&format!(
+            "nginx:1.27: {DIGEST_A}\ndocker.io/library/nginx:1.27: {DIGEST_A}\n"
+        ))
+        .unwrap();
         assert_eq!(map.len(), 1);
     }
 }

@@ -33,6 +33,7 @@ impl fmt::Debug for Credential {
 #[derive(Debug, Default)]
 pub struct DockerConfig {
     /// What was read, for messages: "the Docker config /root/.docker/config.json", or why nothing was.
+    /// It completes "no credentials in …".
     description: String,
     credentials: HashMap<String, Credential>,
     /// Registries the config hands to credential helpers (`credsStore`, `credHelpers`), which this host does not run.
@@ -59,26 +60,33 @@ pub fn default_path() -> Option<PathBuf> {
 impl DockerConfig {
     /// Reads a config the user named: it must exist.
     pub fn load_explicit(path: &Path) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         Self::parse(path, &bytes)
     }
 
     /// Reads the config at the default location; none there means no credentials, as for the Docker CLI.
     pub fn load_default() -> Result<Self, String> {
         let Some(path) = default_path() else {
-            return Ok(Self::empty("no Docker config (no home directory to look in)".to_string()));
+            return Ok(Self::empty(
+                "any Docker config (no home directory to look in)".to_string(),
+            ));
         };
         match std::fs::read(&path) {
             Ok(bytes) => Self::parse(&path, &bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Ok(Self::empty(format!("no Docker config (none at {})", path.display())))
-            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::empty(format!(
+                "the Docker config {}, which does not exist",
+                path.display()
+            ))),
             Err(error) => Err(format!("cannot read {}: {error}", path.display())),
         }
     }
 
     fn empty(description: String) -> Self {
-        Self { description, ..Self::default() }
+        Self {
+            description,
+            ..Self::default()
+        }
     }
 
     /// Parses the JSON of a config file; `path` is for messages only.
@@ -114,8 +122,14 @@ impl DockerConfig {
         let mut credentials = HashMap::new();
         for (key, entry) in file.auths {
             let at = || format!("{}: auths[\"{key}\"]", path.display());
-            let credential = match (entry.auth.as_deref().map(str::trim), entry.username, entry.password) {
-                (Some(auth), _, _) if !auth.is_empty() => decode_auth(auth).map_err(|why| format!("{}.auth {why}", at()))?,
+            let credential = match (
+                entry.auth.as_deref().map(str::trim),
+                entry.username,
+                entry.password,
+            ) {
+                (Some(auth), _, _) if !auth.is_empty() => {
+                    decode_auth(auth).map_err(|why| format!("{}.auth {why}", at()))?
+                }
                 (_, Some(username), Some(password)) => Credential { username, password },
                 // An entry with only an identity token (or nothing) gives no basic credentials; such a registry is
                 // tried anonymously and, if it refuses, the error says the config has nothing usable for it.
@@ -126,20 +140,29 @@ impl DockerConfig {
 
         let helper_registries = match (file.creds_store, file.cred_helpers) {
             (Some(store), _) if !store.is_empty() => Some(HelperScope::All(store)),
-            (_, helpers) if !helpers.is_empty() => {
-                Some(HelperScope::Some(helpers.into_iter().map(|(key, helper)| (registry_key(&key), helper)).collect()))
-            }
+            (_, helpers) if !helpers.is_empty() => Some(HelperScope::Some(
+                helpers
+                    .into_iter()
+                    .map(|(key, helper)| (registry_key(&key), helper))
+                    .collect(),
+            )),
             _ => None,
         };
 
-        Ok(Self { description: format!("the Docker config {}", path.display()), credentials, helper_registries })
+        Ok(Self {
+            description: format!("the Docker config {}", path.display()),
+            credentials,
+            helper_registries,
+        })
     }
 
     /// The credentials for `registry` (a reference's registry: `host[:port]`, Docker Hub as `docker.io`);
     /// anonymous when the config has none.
     pub fn auth_for(&self, registry: &str) -> RegistryAuth {
         match self.credentials.get(&registry_key(registry)) {
-            Some(credential) => RegistryAuth::Basic(credential.username.clone(), credential.password.clone()),
+            Some(credential) => {
+                RegistryAuth::Basic(credential.username.clone(), credential.password.clone())
+            }
             None => RegistryAuth::Anonymous,
         }
     }
@@ -149,7 +172,7 @@ impl DockerConfig {
         self.credentials.contains_key(&registry_key(registry))
     }
 
-    /// "the Docker config PATH", or why there is none: for messages.
+    /// "the Docker config PATH" (", which does not exist" when it does not): for messages.
     pub fn description(&self) -> &str {
         &self.description
     }
@@ -173,19 +196,32 @@ fn decode_auth(auth: &str) -> Result<Credential, &'static str> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(auth)
         .map_err(|_| "is not valid base64 (expected base64 of user:password)")?;
-    let text = String::from_utf8(bytes).map_err(|_| "does not decode to UTF-8 text (expected base64 of user:password)")?;
-    let (username, password) = text.split_once(':').ok_or("does not decode to user:password (no ':')")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "does not decode to UTF-8 text (expected base64 of user:password)")?;
+    let (username, password) = text
+        .split_once(':')
+        .ok_or("does not decode to user:password (no ':')")?;
     if username.is_empty() {
         return Err("decodes to an empty user name");
     }
-    Ok(Credential { username: username.to_string(), password: password.to_string() })
+    Ok(Credential {
+        username: username.to_string(),
+        password: password.to_string(),
+    })
 }
 
 /// The host a config key or a reference's registry names, the way the Docker CLI matches them: scheme and path
 /// dropped (`https://index.docker.io/v1/` is Docker Hub), case folded, and Docker Hub's aliases made one.
 pub fn registry_key(key: &str) -> String {
-    let without_scheme = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
-    let host = without_scheme.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    let without_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let host = without_scheme
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
         _ => host,
@@ -216,16 +252,29 @@ mod tests {
             b64("localuser:localpass")
         );
         let config = parse(&json).unwrap();
-        assert_eq!(config.auth_for("docker.io"), RegistryAuth::Basic("hubuser".into(), "hub:pass".into()));
-        assert_eq!(config.auth_for("127.0.0.1:5000"), RegistryAuth::Basic("localuser".into(), "localpass".into()));
-        assert_eq!(config.auth_for("ghcr.io"), RegistryAuth::Basic("u3".into(), "p3".into()));
+        assert_eq!(
+            config.auth_for("docker.io"),
+            RegistryAuth::Basic("hubuser".into(), "hub:pass".into())
+        );
+        assert_eq!(
+            config.auth_for("127.0.0.1:5000"),
+            RegistryAuth::Basic("localuser".into(), "localpass".into())
+        );
+        assert_eq!(
+            config.auth_for("ghcr.io"),
+            RegistryAuth::Basic("u3".into(), "p3".into())
+        );
         assert_eq!(config.auth_for("quay.io"), RegistryAuth::Anonymous);
         assert_eq!(config.description(), "the Docker config /cfg/config.json");
     }
 
     #[test]
     fn debug_output_never_shows_the_password() {
-        let config = parse(&format!(r#"{{"auths": {{"r.io": {{"auth": "{}"}}}}}}"#, b64("me:s3cr3t-pw"))).unwrap();
+        let config = parse(&format!(
+            r#"{{"auths": {{"r.io": {{"auth": "{}"}}}}}}"#,
+            b64("me:s3cr3t-pw")
+        ))
+        .unwrap();
         let debug = format!("{config:?}");
         assert!(debug.contains("me"), "{debug}");
         assert!(!debug.contains("s3cr3t-pw"), "{debug}");
@@ -234,10 +283,25 @@ mod tests {
     #[test]
     fn broken_entries_are_errors_that_quote_no_value() {
         for (json, expected) in [
-            (r#"{"auths": {"r.io": {"auth": "!!not-base64-s3cr3t"}}}"#.to_string(), "is not valid base64"),
-            (format!(r#"{{"auths": {{"r.io": {{"auth": "{}"}}}}}}"#, b64("nocolons3cr3t")), "no ':'"),
-            (r#"{"auths": {"r.io": {"auth": "s3cr3t"#.to_string(), "is not valid JSON"),
-            (r#"{"auths": "s3cr3t"}"#.to_string(), "is not a Docker config"),
+            (
+                r#"{"auths": {"r.io": {"auth": "!!not-base64-s3cr3t"}}}"#.to_string(),
+                "is not valid base64",
+            ),
+            (
+                format!(
+                    r#"{{"auths": {{"r.io": {{"auth": "{}"}}}}}}"#,
+                    b64("nocolons3cr3t")
+                ),
+                "no ':'",
+            ),
+            (
+                r#"{"auths": {"r.io": {"auth": "s3cr3t"#.to_string(),
+                "is not valid JSON",
+            ),
+            (
+                r#"{"auths": "s3cr3t"}"#.to_string(),
+                "is not a Docker config",
+            ),
         ] {
             let error = parse(&json).unwrap_err();
             assert!(error.contains(expected), "{error}");
@@ -249,9 +313,19 @@ mod tests {
     #[test]
     fn credential_helpers_are_named_in_a_hint() {
         let config = parse(r#"{"credsStore": "desktop"}"#).unwrap();
-        assert!(config.helper_hint("ghcr.io").unwrap().contains("docker-credential-desktop"));
+        assert!(
+            config
+                .helper_hint("ghcr.io")
+                .unwrap()
+                .contains("docker-credential-desktop")
+        );
         let config = parse(r#"{"credHelpers": {"gcr.io": "gcloud"}}"#).unwrap();
-        assert!(config.helper_hint("gcr.io").unwrap().contains("docker-credential-gcloud"));
+        assert!(
+            config
+                .helper_hint("gcr.io")
+                .unwrap()
+                .contains("docker-credential-gcloud")
+        );
         assert_eq!(config.helper_hint("ghcr.io"), None);
     }
 

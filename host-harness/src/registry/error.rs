@@ -20,22 +20,51 @@ pub enum ResolveError {
     ConnectionRefused { image: String, registry: String },
 
     #[error("{image}: registry {registry} did not answer within {seconds}s ({what})")]
-    Timeout { image: String, registry: String, seconds: f64, what: &'static str },
+    Timeout {
+        image: String,
+        registry: String,
+        seconds: f64,
+        what: &'static str,
+    },
 
     #[error("{image}: cannot reach registry {registry}: {detail}{hint}")]
-    Unreachable { image: String, registry: String, detail: String, hint: String },
+    Unreachable {
+        image: String,
+        registry: String,
+        detail: String,
+        hint: String,
+    },
 
-    #[error("{image}: registry {registry} requires authentication, and {config} has no credentials for it{hint}")]
-    AuthenticationRequired { image: String, registry: String, config: String, hint: String },
+    #[error(
+        "{image}: registry {registry} requires authentication, and there are no credentials for it in {config}{hint}"
+    )]
+    AuthenticationRequired {
+        image: String,
+        registry: String,
+        config: String,
+        hint: String,
+    },
 
     #[error("{image}: registry {registry} rejected the credentials for it from {config}")]
-    CredentialsRejected { image: String, registry: String, config: String },
+    CredentialsRejected {
+        image: String,
+        registry: String,
+        config: String,
+    },
 
     #[error("{image}: not found in registry {registry}: {detail}")]
-    NotFound { image: String, registry: String, detail: String },
+    NotFound {
+        image: String,
+        registry: String,
+        detail: String,
+    },
 
     #[error("{image}: registry {registry} answered with an error: {detail}")]
-    Registry { image: String, registry: String, detail: String },
+    Registry {
+        image: String,
+        registry: String,
+        detail: String,
+    },
 
     #[error("{image}: cannot read the Docker config: {detail}")]
     DockerConfig { image: String, detail: String },

@@ -97,7 +97,9 @@ impl RegistryArgs {
     /// `--digests` or `--docker-config` fails the command before any work starts.
     pub fn digest_source(&self) -> anyhow::Result<Arc<dyn DigestSource>> {
         if let Some(path) = &self.digests {
-            let map = DigestMap::load(path).map_err(anyhow::Error::msg).context("invalid --digests map")?;
+            let map = DigestMap::load(path)
+                .map_err(anyhow::Error::msg)
+                .context("invalid --digests map")?;
             return Ok(Arc::new(map));
         }
         let resolver = RegistryResolver::new(RegistryOptions {
@@ -118,7 +120,10 @@ impl RegistryArgs {
 
     /// Serves `kubewarden` / `oci` / `v1/manifest_digest` in `capabilities` as these flags say. Returns the digest
     /// source, for callers that also resolve images themselves (`pin`).
-    pub fn register(&self, capabilities: &mut Capabilities) -> anyhow::Result<Arc<dyn DigestSource>> {
+    pub fn register(
+        &self,
+        capabilities: &mut Capabilities,
+    ) -> anyhow::Result<Arc<dyn DigestSource>> {
         let capability = self.capability()?;
         let source = Arc::clone(capability.source());
         capabilities.register(BINDING, NAMESPACE, OPERATION, Arc::new(capability));
@@ -127,16 +132,22 @@ impl RegistryArgs {
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!("{text} is out of range (more than 0, at most 3600 seconds)"));
+        return Err(format!(
+            "{text} is out of range (more than 0, at most 3600 seconds)"
+        ));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
 
 fn parse_registry_host(text: &str) -> Result<String, String> {
     if text.contains("://") || text.contains('/') || text.is_empty() {
-        return Err(format!("{text:?}: give the registry as written in image references, HOST or HOST:PORT"));
+        return Err(format!(
+            "{text:?}: give the registry as written in image references, HOST or HOST:PORT"
+        ));
     }
     Ok(text.to_string())
 }
@@ -164,9 +175,18 @@ mod tests {
             "2.5",
         ])
         .unwrap();
-        assert_eq!(parsed.registry.insecure_registries, ["127.0.0.1:5000", "localhost:5001"]);
-        assert_eq!(parsed.registry.registry_timeout, Duration::from_millis(2500));
-        assert_eq!(parsed.registry.registry_connect_timeout, Duration::from_secs(5));
+        assert_eq!(
+            parsed.registry.insecure_registries,
+            ["127.0.0.1:5000", "localhost:5001"]
+        );
+        assert_eq!(
+            parsed.registry.registry_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            parsed.registry.registry_connect_timeout,
+            Duration::from_secs(5)
+        );
 
         for bad in [
             &["t", "--insecure-registry", "http://127.0.0.1:5000"][..],
@@ -180,7 +200,10 @@ mod tests {
 
     #[test]
     fn a_bad_digests_file_fails_up_front() {
-        let args = RegistryArgs { digests: Some("/nonexistent/digests.yaml".into()), ..Default::default() };
+        let args = RegistryArgs {
+            digests: Some("/nonexistent/digests.yaml".into()),
+            ..Default::default()
+        };
         let error = format!("{:#}", args.digest_source().unwrap_err());
         assert!(error.contains("/nonexistent/digests.yaml"), "{error}");
     }

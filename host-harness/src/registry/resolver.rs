@@ -105,7 +105,10 @@ impl RegistryResolver {
             Arc::clone(cache.entry(reference.whole()).or_default())
         };
         // Outside the lock: other images resolve in parallel, callers of this one wait for the first.
-        outcome.get_or_init(|| self.fetch(image, &reference)).clone().map_err(|error| error.with_image(image))
+        outcome
+            .get_or_init(|| self.fetch(image, &reference))
+            .clone()
+            .map_err(|error| error.with_image(image))
     }
 
     /// How many resolutions went to a registry (cache misses), for tests and measurements.
@@ -118,18 +121,28 @@ impl RegistryResolver {
             .credentials
             .get_or_init(DockerConfig::load_default)
             .as_ref()
-            .map_err(|detail| ResolveError::DockerConfig { image: image.to_string(), detail: detail.clone() })?;
+            .map_err(|detail| ResolveError::DockerConfig {
+                image: image.to_string(),
+                detail: detail.clone(),
+            })?;
         let session = self
             .session
             .get_or_init(|| Session::start(&self.options))
             .as_ref()
-            .map_err(|detail| ResolveError::Client { image: image.to_string(), detail: detail.clone() })?;
+            .map_err(|detail| ResolveError::Client {
+                image: image.to_string(),
+                detail: detail.clone(),
+            })?;
 
         self.registry_requests.fetch_add(1, Ordering::Relaxed);
         let auth = credentials.auth_for(reference.registry());
         let total_timeout = self.options.total_timeout;
         let outcome = session.block_on(async {
-            tokio::time::timeout(total_timeout, session.client.fetch_manifest_digest(reference, &auth)).await
+            tokio::time::timeout(
+                total_timeout,
+                session.client.fetch_manifest_digest(reference, &auth),
+            )
+            .await
         });
 
         let registry = reference.registry().to_string();
@@ -179,7 +192,9 @@ impl RegistryResolver {
             }
         };
         match error {
-            OciDistributionError::RequestError(error) if error.is_timeout() && error.is_connect() => {
+            OciDistributionError::RequestError(error)
+                if error.is_timeout() && error.is_connect() =>
+            {
                 ResolveError::Timeout {
                     image,
                     registry,
@@ -187,12 +202,14 @@ impl RegistryResolver {
                     what: "connecting; see --registry-connect-timeout",
                 }
             }
-            OciDistributionError::RequestError(error) if error.is_timeout() => ResolveError::Timeout {
-                image,
-                registry,
-                seconds: self.options.total_timeout.as_secs_f64(),
-                what: "reading its answer; see --registry-timeout",
-            },
+            OciDistributionError::RequestError(error) if error.is_timeout() => {
+                ResolveError::Timeout {
+                    image,
+                    registry,
+                    seconds: self.options.total_timeout.as_secs_f64(),
+                    what: "reading its answer; see --registry-timeout",
+                }
+            }
             OciDistributionError::RequestError(error) if error.is_connect() => {
                 if caused_by_refused_connection(&error) {
                     return ResolveError::ConnectionRefused { image, registry };
@@ -200,51 +217,79 @@ impl RegistryResolver {
                 let hint = if self.options.insecure_registries.contains(&registry) {
                     String::new()
                 } else {
-                    format!(" (if {registry} serves plain HTTP, pass --insecure-registry {registry})")
+                    format!(
+                        " (if {registry} serves plain HTTP, pass --insecure-registry {registry})"
+                    )
                 };
-                ResolveError::Unreachable { image, registry, detail: innermost_cause(&error), hint }
+                ResolveError::Unreachable {
+                    image,
+                    registry,
+                    detail: innermost_cause(&error),
+                    hint,
+                }
             }
-            OciDistributionError::RequestError(error) => {
-                ResolveError::Registry { image, registry, detail: innermost_cause(&error) }
-            }
-            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
-                not_authorized()
-            }
+            OciDistributionError::RequestError(error) => ResolveError::Registry {
+                image,
+                registry,
+                detail: innermost_cause(&error),
+            },
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => not_authorized(),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let messages = envelope
                     .errors
                     .iter()
-                    .map(|error| if error.message.is_empty() { format!("{:?}", error.code) } else { error.message.clone() })
+                    .map(|error| {
+                        if error.message.is_empty() {
+                            format!("{:?}", error.code)
+                        } else {
+                            error.message.clone()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 let repository = reference.repository();
                 let tag = reference.tag().unwrap_or("latest");
                 match envelope.errors.first().map(|error| &error.code) {
-                    Some(OciErrorCode::ManifestUnknown | OciErrorCode::NotFound) => ResolveError::NotFound {
-                        image,
-                        registry,
-                        detail: format!("no tag {tag} in repository {repository} ({messages})"),
-                    },
+                    Some(OciErrorCode::ManifestUnknown | OciErrorCode::NotFound) => {
+                        ResolveError::NotFound {
+                            image,
+                            registry,
+                            detail: format!("no tag {tag} in repository {repository} ({messages})"),
+                        }
+                    }
                     Some(OciErrorCode::NameUnknown) => ResolveError::NotFound {
                         image,
                         registry,
                         detail: format!("no repository {repository} ({messages})"),
                     },
                     Some(OciErrorCode::Unauthorized) => not_authorized(),
-                    _ => ResolveError::Registry { image, registry, detail: messages },
+                    _ => ResolveError::Registry {
+                        image,
+                        registry,
+                        detail: messages,
+                    },
                 }
             }
             OciDistributionError::ServerError { code: 404, .. } => ResolveError::NotFound {
                 image,
                 registry,
-                detail: format!("HTTP 404 for {}:{}", reference.repository(), reference.tag().unwrap_or("latest")),
+                detail: format!(
+                    "HTTP 404 for {}:{}",
+                    reference.repository(),
+                    reference.tag().unwrap_or("latest")
+                ),
             },
             OciDistributionError::ServerError { code, message, .. } => ResolveError::Registry {
                 image,
                 registry,
                 detail: format!("HTTP {code}: {}", first_chars(message.trim(), 200)),
             },
-            other => ResolveError::Registry { image, registry, detail: other.to_string() },
+            other => ResolveError::Registry {
+                image,
+                registry,
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -258,7 +303,9 @@ impl Session {
             .build()
             .map_err(|error| format!("cannot start the async runtime: {error}"))?;
         let config = oci_client::client::ClientConfig {
-            protocol: oci_client::client::ClientProtocol::HttpsExcept(options.insecure_registries.clone()),
+            protocol: oci_client::client::ClientProtocol::HttpsExcept(
+                options.insecure_registries.clone(),
+            ),
             connect_timeout: Some(options.connect_timeout),
             read_timeout: Some(options.total_timeout),
             ..Default::default()
@@ -276,7 +323,10 @@ impl Session {
     {
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| {
-                scope.spawn(|| self.runtime.block_on(future)).join().expect("registry request thread panicked")
+                scope
+                    .spawn(|| self.runtime.block_on(future))
+                    .join()
+                    .expect("registry request thread panicked")
             })
         } else {
             self.runtime.block_on(future)
