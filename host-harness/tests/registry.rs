@@ -435,3 +435,103 @@ fn free_port() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().to_string()
 }
+
+/// A waPC guest that asks the host for `image`'s digest through `kubewarden`/`oci`/`v1/manifest_digest`, the way
+/// the SDK's `get_manifest_digest` does, and answers `{"accepted": true, "mutated_object": <the host's answer>}`;
+/// a host error becomes its guest error.
+fn digest_asking_guest(image: &str) -> String {
+    // Every byte hex-escaped: no quoting trouble in WAT strings.
+    let wat_bytes = |text: &str| {
+        text.bytes()
+            .map(|byte| format!("\\{byte:02x}"))
+            .collect::<String>()
+    };
+    let payload = serde_json::to_string(image).unwrap();
+    let prefix = r#"{"accepted":true,"mutated_object":"#;
+    format!(
+        r#"(module
+  (import "wapc" "__guest_request" (func $guest_request (param i32 i32)))
+  (import "wapc" "__guest_response" (func $guest_response (param i32 i32)))
+  (import "wapc" "__guest_error" (func $guest_error (param i32 i32)))
+  (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wapc" "__host_response_len" (func $host_response_len (result i32)))
+  (import "wapc" "__host_response" (func $host_response (param i32)))
+  (import "wapc" "__host_error_len" (func $host_error_len (result i32)))
+  (import "wapc" "__host_error" (func $host_error (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\"v1\"")
+  (data (i32.const 100) "kubewarden")
+  (data (i32.const 116) "oci")
+  (data (i32.const 132) "v1/manifest_digest")
+  (data (i32.const 200) "{payload_bytes}")
+  (data (i32.const 8192) "{prefix_bytes}")
+  (func (export "__guest_call") (param $op_len i32) (param $msg_len i32) (result i32)
+    (local $len i32)
+    (call $guest_request (i32.const 1024) (i32.const 4096))
+    ;; "protocol_version" is the only operation name 16 bytes long.
+    (if (i32.eq (local.get $op_len) (i32.const 16))
+      (then (call $guest_response (i32.const 0) (i32.const 4)) (return (i32.const 1))))
+    (if (i32.eqz (call $host_call (i32.const 100) (i32.const 10) (i32.const 116) (i32.const 3)
+                                  (i32.const 132) (i32.const 18) (i32.const 200) (i32.const {payload_len})))
+      (then
+        (local.set $len (call $host_error_len))
+        (call $host_error (i32.const 8192))
+        (call $guest_error (i32.const 8192) (local.get $len))
+        (return (i32.const 0))))
+    (local.set $len (call $host_response_len))
+    (call $host_response (i32.const {answer_at}))
+    (i32.store8 (i32.add (i32.const {answer_at}) (local.get $len)) (i32.const 125)) ;; the closing brace
+    (call $guest_response (i32.const 8192) (i32.add (i32.const {prefix_len_plus_brace}) (local.get $len)))
+    (i32.const 1)))"#,
+        payload_bytes = wat_bytes(&payload),
+        payload_len = payload.len(),
+        prefix_bytes = wat_bytes(prefix),
+        answer_at = 8192 + prefix.len(),
+        prefix_len_plus_brace = prefix.len() + 1,
+    )
+}
+
+#[test]
+fn a_policy_gets_the_digest_through_the_real_wapc_host() {
+    use host_harness::host::{HostOptions, PolicyHost};
+    let registries = registries_or_skip!();
+    let args = RegistryArgs {
+        insecure_registries: vec![registries.open.clone()],
+        ..RegistryArgs::default()
+    };
+    let host_for = |image: &str| {
+        let mut capabilities = Capabilities::new();
+        args.register(&mut capabilities).unwrap();
+        let options = HostOptions {
+            cache: false,
+            capabilities,
+            ..HostOptions::default()
+        };
+        PolicyHost::from_bytes(digest_asking_guest(image).as_bytes(), options)
+            .expect("the guest loads")
+    };
+    let request = serde_json::json!({"uid": "1", "operation": "CREATE"});
+
+    let image = format!("{}/demo/multi:1.0", registries.open);
+    let verdict = host_for(&image)
+        .validate(&request, &serde_json::json!({}))
+        .unwrap();
+    let served = registry_support::served_digest(&registries.open, "demo/multi:1.0", None);
+    assert_eq!(
+        verdict.mutated_object,
+        Some(serde_json::json!({ "digest": served }))
+    );
+
+    let missing = format!("{}/demo/multi:9.9", registries.open);
+    let error = host_for(&missing)
+        .validate(&request, &serde_json::json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            "{missing}: not found in registry {}",
+            registries.open
+        )),
+        "{error}"
+    );
+}
