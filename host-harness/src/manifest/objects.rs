@@ -1,0 +1,243 @@
+//! YAML documents → Kubernetes objects → CREATE admission requests.
+
+use std::fmt;
+
+use serde_json::{Value, json};
+
+use super::resources::resource_for_kind;
+use super::yaml::Document;
+
+/// Deepest nesting of `*List` wrappers unwrapped (a List of Lists is unusual already).
+const MAX_LIST_NESTING: usize = 8;
+
+/// One object of a document: the document itself, or an item of a `*List`.
+#[derive(Debug, Clone)]
+pub struct ManifestObject {
+    pub value: Value,
+    pub identity: ObjectIdentity,
+    /// JSON pointer of the object within its document (`""`, or `/items/3`).
+    pub pointer: String,
+    /// 1-based line of the object in its file.
+    pub line: usize,
+}
+
+/// What the API server would call an object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectIdentity {
+    pub api_version: String,
+    /// `""` for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// Plural resource, e.g. `deployments`.
+    pub resource: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+impl ObjectIdentity {
+    /// `Kind namespace/name`, `Kind name`, or `Kind` when unnamed.
+    pub fn describe(&self) -> String {
+        match (&self.namespace, &self.name) {
+            (Some(namespace), Some(name)) => format!("{} {namespace}/{name}", self.kind),
+            (None, Some(name)) => format!("{} {name}", self.kind),
+            _ => self.kind.clone(),
+        }
+    }
+}
+
+/// A document, or a List item, that is not a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectError {
+    pub message: String,
+    /// 1-based line of the offending document or item.
+    pub line: usize,
+}
+
+impl fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// The objects of a document, in order: the document itself, or the items of a `kind: List` (or any
+/// `*List` with `items`, as `kubectl get -o yaml` prints), each a result of its own so one bad item
+/// does not hide the others. Takes the document's value (left `null`) to avoid copying objects.
+pub fn objects_of(document: &mut Document) -> Vec<Result<ManifestObject, ObjectError>> {
+    let value = std::mem::take(&mut document.value);
+    let mut objects = Vec::new();
+    collect_objects(
+        value,
+        String::new(),
+        document.line,
+        document,
+        0,
+        &mut objects,
+    );
+    objects
+}
+
+fn collect_objects(
+    value: Value,
+    pointer: String,
+    line: usize,
+    document: &Document,
+    nesting: usize,
+    out: &mut Vec<Result<ManifestObject, ObjectError>>,
+) {
+    let identity = match identify(&value) {
+        Ok(identity) => identity,
+        Err(message) => {
+            out.push(Err(ObjectError { message, line }));
+            return;
+        }
+    };
+    let is_list =
+        identity.kind.ends_with("List") && value.get("items").is_some_and(Value::is_array);
+    if !is_list {
+        out.push(Ok(ManifestObject {
+            value,
+            identity,
+            pointer,
+            line,
+        }));
+        return;
+    }
+    if nesting >= MAX_LIST_NESTING {
+        out.push(Err(ObjectError {
+            message: format!("Lists nested more than {MAX_LIST_NESTING} deep"),
+            line,
+        }));
+        return;
+    }
+    let Value::Object(mut list) = value else {
+        unreachable!("identify accepts only mappings")
+    };
+    let Some(Value::Array(items)) = list.remove("items") else {
+        unreachable!("checked above")
+    };
+    let item_lines = first_lines_of_items(document, &pointer, items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let item_line = item_lines[index].unwrap_or(line);
+        collect_objects(
+            item,
+            format!("{pointer}/items/{index}"),
+            item_line,
+            document,
+            nesting + 1,
+            out,
+        );
+    }
+}
+
+/// The line of each item of the list at `list_pointer`: that of its first scalar, in one pass over
+/// the document's scalars (which are in document order).
+fn first_lines_of_items(
+    document: &Document,
+    list_pointer: &str,
+    count: usize,
+) -> Vec<Option<usize>> {
+    let prefix = format!("{list_pointer}/items/");
+    let mut lines = vec![None; count];
+    for scalar in &document.scalars {
+        let Some(rest) = scalar.pointer.strip_prefix(&prefix) else {
+            continue;
+        };
+        let index = rest.split('/').next().and_then(|i| i.parse::<usize>().ok());
+        if let Some(slot) = index.and_then(|i| lines.get_mut(i)) {
+            slot.get_or_insert(scalar.line);
+        }
+    }
+    lines
+}
+
+fn identify(value: &Value) -> Result<ObjectIdentity, String> {
+    let Value::Object(object) = value else {
+        return Err(format!(
+            "not a Kubernetes object: expected a mapping with apiVersion and kind, found {}",
+            json_type(value)
+        ));
+    };
+    let text_field = |name: &str| -> Result<String, String> {
+        match object.get(name) {
+            Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+            Some(Value::String(_)) | None => {
+                Err(format!("not a Kubernetes object: `{name}` is missing"))
+            }
+            Some(other) => Err(format!(
+                "`{name}` must be a string, found {}",
+                json_type(other)
+            )),
+        }
+    };
+    let api_version = text_field("apiVersion")?;
+    let kind = text_field("kind")?;
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version))
+            if !group.is_empty() && !version.is_empty() && !version.contains('/') =>
+        {
+            (group.to_owned(), version.to_owned())
+        }
+        None => (String::new(), api_version.clone()),
+        _ => {
+            return Err(format!(
+                "apiVersion `{api_version}` is not `version` or `group/version`"
+            ));
+        }
+    };
+    let metadata = object.get("metadata");
+    let metadata_text = |name: &str| {
+        metadata
+            .and_then(|m| m.get(name))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    Ok(ObjectIdentity {
+        resource: resource_for_kind(&group, &kind),
+        api_version,
+        group,
+        version,
+        kind,
+        name: metadata_text("name"),
+        namespace: metadata_text("namespace"),
+    })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// The CREATE AdmissionRequest (`admission.k8s.io/v1`, the bare request, not the review) that the
+/// API server would send a webhook for `object`. `uid` identifies the request in responses.
+pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) -> Value {
+    let kind =
+        json!({ "group": identity.group, "version": identity.version, "kind": identity.kind });
+    let resource = json!({ "group": identity.group, "version": identity.version, "resource": identity.resource });
+    let mut request = json!({
+        "uid": uid,
+        "kind": kind,
+        "resource": resource,
+        "requestKind": kind,
+        "requestResource": resource,
+        "operation": "CREATE",
+        "userInfo": { "username": "host-harness", "groups": ["system:authenticated"] },
+        "object": object,
+        "dryRun": false,
+        "options": { "apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions" },
+    });
+    if let Some(name) = &identity.name {
+        request["name"] = Value::String(name.clone());
+    }
+    if let Some(namespace) = &identity.namespace {
+        request["namespace"] = Value::String(namespace.clone());
+    }
+    request
+}
