@@ -1,1 +1,32 @@
-//! require-digest: a Kubewarden policy that rejects workloads whose images are not pinned by digest.
+//! require-digest: a Kubewarden policy that rejects workloads whose images are not pinned by digest, or, in mutate
+//! mode (`resolveTags`), pins them.
+//!
+//! Everything is plain Rust, testable natively; this file only wires the waPC entry points of policy.wasm to
+//! [`entry`].
+
+pub mod entry;
+pub mod reference;
+pub mod resolver;
+pub mod settings;
+pub mod validation;
+pub mod workload;
+
+#[cfg(target_arch = "wasm32")]
+mod wapc_entry {
+    use kubewarden_policy_sdk::wapc_guest::{CallResult, register_function};
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn wapc_init() {
+        register_function("validate", validate);
+        register_function("validate_settings", validate_settings);
+        register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+    }
+
+    fn validate(payload: &[u8]) -> CallResult {
+        Ok(crate::entry::validate(payload, &crate::resolver::HostResolver))
+    }
+
+    fn validate_settings(payload: &[u8]) -> CallResult {
+        Ok(crate::entry::validate_settings(payload))
+    }
+}

@@ -1,0 +1,461 @@
+//! Container image references, parsed with the grammar of distribution/reference (the grammar Docker, containerd and
+//! therefore the kubelet use), and the digest rule this policy enforces.
+//!
+//! ```text
+//! reference        := name [ ":" tag ] [ "@" digest ]
+//! name             := [ domain "/" ] path                      (normalized name at most 255 characters)
+//! domain           := host [ ":" port ]
+//! host             := domain-component ( "." domain-component )* | "[" IPv6 address "]"
+//! domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
+//! port             := [0-9]+
+//! path             := path-component ( "/" path-component )*
+//! path-component   := [a-z0-9]+ ( separator [a-z0-9]+ )*
+//! separator        := "." | "_" | "__" | "-"+
+//! tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+//! digest           := algorithm ":" encoded                   (this policy: sha256/sha384/sha512, lowercase hex)
+//! ```
+//!
+//! Hand-written rather than `regex-lite`: the policy must say *why* a reference is wrong ("repository name must be
+//! lowercase", "tag is 129 characters long"), so the input has to be split into domain, path, tag and digest and each
+//! part judged on its own anyway; once it is split, every part is a one-screen loop over bytes. A regex engine would add
+//! the pattern compiler to policy.wasm (tens of KiB against a 150 KiB budget) only to answer match / no match.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// Longest normalized name (`docker.io/library/nginx`) distribution/reference accepts: `NameTotalLengthMax`.
+pub const NAME_MAX_LEN: usize = 255;
+/// Longest tag: the grammar's `[\w][\w.-]{0,127}`.
+pub const TAG_MAX_LEN: usize = 128;
+
+/// Docker Hub, the domain of references written without one.
+const DEFAULT_DOMAIN: &str = "docker.io";
+/// Docker Hub's old name, normalized to [`DEFAULT_DOMAIN`].
+const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
+/// The namespace of Docker Hub's official images (`nginx` is `docker.io/library/nginx`).
+const OFFICIAL_REPOSITORY_NAMESPACE: &str = "library";
+
+/// A digest algorithm registered with the OCI image spec whose encoded part is lowercase hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha384 => "sha384",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// Length of the hex-encoded hash: two characters per byte.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha384 => 96,
+            Algorithm::Sha512 => 128,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|algorithm| algorithm.name() == name)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a reference (or a digest) is not acceptable. `Display` is the reason shown to the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReferenceError {
+    Empty,
+    SurroundingWhitespace,
+    MoreThanOneAt,
+    MissingName,
+    HexIdentifierAsName,
+    InvalidDomain { domain: String },
+    InvalidPort { port: String },
+    InvalidIpv6 { host: String },
+    UppercaseName { path: String },
+    InvalidPathComponent { component: String },
+    NameTooLong { length: usize },
+    EmptyTag,
+    InvalidTag { tag: String },
+    TagTooLong { length: usize },
+    DigestWithoutAlgorithm,
+    DigestAlgorithmNotAllowed { algorithm: String, allowed: Vec<Algorithm> },
+    DigestUppercaseHex { algorithm: Algorithm, found: char },
+    DigestNotHex { algorithm: Algorithm, found: char },
+    DigestWrongLength { algorithm: Algorithm, found: usize },
+}
+
+impl fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ReferenceError::*;
+        match self {
+            Empty => write!(f, "image reference is empty"),
+            SurroundingWhitespace => write!(f, "image reference has leading or trailing whitespace"),
+            MoreThanOneAt => write!(f, "image reference has more than one \"@\""),
+            MissingName => write!(f, "image reference has no repository name"),
+            HexIdentifierAsName => {
+                write!(f, "repository name must not be a 64-character hex string (that is an image ID, not a name)")
+            }
+            InvalidDomain { domain } => write!(
+                f,
+                "registry \"{domain}\" is not a valid host name (dot-separated letters, digits and inner hyphens)"
+            ),
+            InvalidPort { port } => write!(f, "registry port \"{port}\" must be digits"),
+            InvalidIpv6 { host } => write!(f, "registry \"{host}\" is not a valid bracketed IPv6 address"),
+            UppercaseName { path } => write!(f, "repository name must be lowercase (\"{path}\")"),
+            InvalidPathComponent { component } => write!(
+                f,
+                "repository path component \"{component}\" is invalid (lowercase letters and digits, separated by \
+                 \".\", \"_\", \"__\" or hyphens)"
+            ),
+            NameTooLong { length } => write!(
+                f,
+                "repository name is {length} characters long once normalized (with its registry), the limit is \
+                 {NAME_MAX_LEN}"
+            ),
+            EmptyTag => write!(f, "tag after \":\" is empty"),
+            InvalidTag { tag } => write!(
+                f,
+                "tag \"{tag}\" is invalid (letters, digits and \"_\", then also \".\" and \"-\")"
+            ),
+            TagTooLong { length } => write!(f, "tag is {length} characters long, the limit is {TAG_MAX_LEN}"),
+            DigestWithoutAlgorithm => write!(f, "digest must be written as algorithm:hex"),
+            DigestAlgorithmNotAllowed { algorithm, allowed } => {
+                write!(f, "digest algorithm {algorithm} is not allowed (allowed: ")?;
+                for (i, allowed) in allowed.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(allowed.name())?;
+                }
+                f.write_str(")")
+            }
+            DigestUppercaseHex { algorithm, found } => write!(
+                f,
+                "{algorithm} digest must be {} lowercase hex characters, found uppercase {found:?}",
+                algorithm.hex_len()
+            ),
+            DigestNotHex { algorithm, found } => write!(
+                f,
+                "{algorithm} digest must be {} lowercase hex characters, found non-hex {found:?}",
+                algorithm.hex_len()
+            ),
+            DigestWrongLength { algorithm, found } => write!(
+                f,
+                "{algorithm} digest must be {} lowercase hex characters, found {found}",
+                algorithm.hex_len()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReferenceError {}
+
+/// A digest that passed the rule: an allowed algorithm and lowercase hex of exactly that algorithm's length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Digest {
+    algorithm: Algorithm,
+    encoded: String,
+}
+
+impl Digest {
+    /// Parses `algorithm:hex`, accepting only the algorithms in `allowed`.
+    pub fn parse(digest: &str, allowed: &[Algorithm]) -> Result<Digest, ReferenceError> {
+        let Some((algorithm_name, encoded)) = digest.split_once(':').filter(|(algorithm, _)| !algorithm.is_empty())
+        else {
+            return Err(ReferenceError::DigestWithoutAlgorithm);
+        };
+        let algorithm = Algorithm::from_name(algorithm_name)
+            .filter(|algorithm| allowed.contains(algorithm))
+            .ok_or_else(|| ReferenceError::DigestAlgorithmNotAllowed {
+                algorithm: algorithm_name.to_string(),
+                allowed: allowed.to_vec(),
+            })?;
+        if let Some(found) = encoded.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+            return Err(match found {
+                'A'..='F' => ReferenceError::DigestUppercaseHex { algorithm, found },
+                _ => ReferenceError::DigestNotHex { algorithm, found },
+            });
+        }
+        if encoded.len() != algorithm.hex_len() {
+            return Err(ReferenceError::DigestWrongLength { algorithm, found: encoded.len() });
+        }
+        Ok(Digest { algorithm, encoded: encoded.to_string() })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn encoded(&self) -> &str {
+        &self.encoded
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm, self.encoded)
+    }
+}
+
+/// An image reference that passed the grammar. `Display` prints it exactly as it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageReference {
+    /// The registry as written (`registry.example.com:5000`), if the reference names one.
+    domain: Option<String>,
+    /// The repository path as written (`library/nginx`, or just `nginx`).
+    path: String,
+    tag: Option<String>,
+    digest: Option<Digest>,
+}
+
+impl ImageReference {
+    /// Parses a reference, accepting a digest of any algorithm this policy knows.
+    pub fn parse(reference: &str) -> Result<ImageReference, ReferenceError> {
+        ImageReference::parse_with_algorithms(reference, &Algorithm::ALL)
+    }
+
+    /// Parses a reference whose digest, if any, must use one of `allowed`.
+    pub fn parse_with_algorithms(reference: &str, allowed: &[Algorithm]) -> Result<ImageReference, ReferenceError> {
+        if reference.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if reference.trim() != reference {
+            return Err(ReferenceError::SurroundingWhitespace);
+        }
+        let (name_and_tag, digest) = match reference.split_once('@') {
+            Some((_, digest)) if digest.contains('@') => return Err(ReferenceError::MoreThanOneAt),
+            Some((name_and_tag, digest)) => (name_and_tag, Some(digest)),
+            None => (reference, None),
+        };
+        // A ':' after the last '/' starts the tag; one before it belongs to the registry's port.
+        let (name, tag) = match name_and_tag.rfind(':') {
+            Some(colon) if !name_and_tag[colon..].contains('/') => {
+                (&name_and_tag[..colon], Some(&name_and_tag[colon + 1..]))
+            }
+            _ => (name_and_tag, None),
+        };
+        if name.is_empty() {
+            return Err(ReferenceError::MissingName);
+        }
+        // Docker's rule (distribution's ParseNormalizedNamed): a bare 64-hex string is an image ID.
+        if reference.len() == 64 && reference.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(ReferenceError::HexIdentifierAsName);
+        }
+        let (domain, path) = split_domain(name);
+        if let Some(domain) = domain {
+            check_domain(domain)?;
+        }
+        check_path(path)?;
+        if let Some(tag) = tag {
+            check_tag(tag)?;
+        }
+        let digest = digest.map(|digest| Digest::parse(digest, allowed)).transpose()?;
+        let parsed = ImageReference {
+            domain: domain.map(str::to_string),
+            path: path.to_string(),
+            tag: tag.map(str::to_string),
+            digest,
+        };
+        // containerd parses what the kubelet pulls with ParseNormalizedNamed, which limits the *normalized* name.
+        let length = parsed.normalized_name().len();
+        if length > NAME_MAX_LEN {
+            return Err(ReferenceError::NameTooLong { length });
+        }
+        Ok(parsed)
+    }
+
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn digest(&self) -> Option<&Digest> {
+        self.digest.as_ref()
+    }
+
+    /// The repository as Docker names it: `nginx` is `docker.io/library/nginx`, `user/app` is `docker.io/user/app`,
+    /// `index.docker.io/x` is `docker.io/x`... (no tag, no digest).
+    pub fn normalized_name(&self) -> String {
+        let domain = match self.domain.as_deref() {
+            None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+            Some(domain) => domain,
+        };
+        if domain == DEFAULT_DOMAIN && !self.path.contains('/') {
+            format!("{domain}/{OFFICIAL_REPOSITORY_NAMESPACE}/{}", self.path)
+        } else {
+            format!("{domain}/{}", self.path)
+        }
+    }
+
+    /// The whole reference with its name normalized, tag and digest as written: `nginx:1.27` is
+    /// `docker.io/library/nginx:1.27`. No `:latest` is added; an untagged reference stays untagged.
+    pub fn normalized(&self) -> String {
+        let mut normalized = self.normalized_name();
+        self.write_tag_and_digest(&mut normalized);
+        normalized
+    }
+
+    fn write_tag_and_digest(&self, out: &mut String) {
+        if let Some(tag) = &self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(&digest.to_string());
+        }
+    }
+}
+
+impl fmt::Display for ImageReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = String::new();
+        if let Some(domain) = &self.domain {
+            written.push_str(domain);
+            written.push('/');
+        }
+        written.push_str(&self.path);
+        self.write_tag_and_digest(&mut written);
+        f.write_str(&written)
+    }
+}
+
+/// Docker's split (distribution's `splitDockerDomain`): the first component is a registry when it looks like a host
+/// (has a '.' or a ':', is `localhost`, or has uppercase letters, which a path may not); otherwise the whole name is
+/// a Docker Hub path.
+fn split_domain(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    }
+}
+
+fn check_domain(domain: &str) -> Result<(), ReferenceError> {
+    let (host, port) = if let Some(bracketed) = domain.strip_prefix('[') {
+        let (address, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| ReferenceError::InvalidIpv6 { host: domain.to_string() })?;
+        // Stricter than distribution's `[a-fA-F0-9:]+`: a real IPv6 address, as a registry host must be.
+        if address.parse::<Ipv6Addr>().is_err() {
+            return Err(ReferenceError::InvalidIpv6 { host: domain.to_string() });
+        }
+        match after {
+            "" => (None, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return Err(ReferenceError::InvalidDomain { domain: domain.to_string() }),
+            },
+        }
+    } else {
+        match domain.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(domain), None),
+        }
+    };
+    if let Some(host) = host {
+        if !host.split('.').all(is_domain_component) {
+            return Err(ReferenceError::InvalidDomain { domain: domain.to_string() });
+        }
+    }
+    if let Some(port) = port {
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ReferenceError::InvalidPort { port: port.to_string() });
+        }
+    }
+    Ok(())
+}
+
+/// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
+fn is_domain_component(component: &str) -> bool {
+    let bytes = component.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+fn check_path(path: &str) -> Result<(), ReferenceError> {
+    // Reported before the component grammar: it is the common mistake and the clearer reason.
+    if path.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(ReferenceError::UppercaseName { path: path.to_string() });
+    }
+    match path.split('/').find(|component| !is_path_component(component)) {
+        Some(component) => Err(ReferenceError::InvalidPathComponent { component: component.to_string() }),
+        None => Ok(()),
+    }
+}
+
+/// `[a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*`
+fn is_path_component(component: &str) -> bool {
+    let bytes = component.as_bytes();
+    let mut i = 0;
+    loop {
+        let run_start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_lowercase() || bytes[i].is_ascii_digit()) {
+            i += 1;
+        }
+        if i == run_start {
+            return false; // empty component, or a separator at the start, the end, or beside another separator
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        match bytes[i] {
+            b'.' => i += 1,
+            b'_' if bytes.get(i + 1) == Some(&b'_') => i += 2,
+            b'_' => i += 1,
+            b'-' => {
+                while bytes.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn check_tag(tag: &str) -> Result<(), ReferenceError> {
+    let mut chars = tag.chars();
+    let first_ok = match chars.next() {
+        None => return Err(ReferenceError::EmptyTag),
+        Some(first) => first.is_ascii_alphanumeric() || first == '_',
+    };
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err(ReferenceError::InvalidTag { tag: tag.to_string() });
+    }
+    if tag.len() > TAG_MAX_LEN {
+        return Err(ReferenceError::TagTooLong { length: tag.len() });
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! The rule: every image of a workload must be pinned by a valid digest (or be exempt, or, in mutate mode, get pinned).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::reference::{Digest, ImageReference};
+use crate::resolver::DigestResolver;
+use crate::settings::Settings;
+use crate::workload::{ImageSite, Malformed, image_sites, json_type, pod_spec_location};
+
+/// How many violations one rejection lists before summing up the rest: enough to act on, short enough to read.
+pub const MAX_LISTED: usize = 20;
+
+/// The subresource `kubectl debug` writes ephemeral containers through; checked like the Pod itself.
+const EPHEMERAL_CONTAINERS_SUBRESOURCE: &str = "ephemeralcontainers";
+
+/// The policy's answer to one admission request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Accept { warnings: Vec<String> },
+    /// Accept the object as changed here: resolveTags pinned some of its images.
+    Mutate { object: Value, warnings: Vec<String> },
+    Reject { message: String, warnings: Vec<String> },
+}
+
+impl Verdict {
+    fn accept() -> Verdict {
+        Verdict::Accept { warnings: Vec::new() }
+    }
+
+    pub fn reject(message: impl Into<String>) -> Verdict {
+        Verdict::Reject { message: message.into(), warnings: Vec::new() }
+    }
+}
+
+/// Judges one AdmissionRequest (the `request` of Kubewarden's validation payload).
+pub fn validate_request(request: &Value, settings: &Settings, resolver: &dyn DigestResolver) -> Verdict {
+    check_request(request, settings, resolver)
+        .unwrap_or_else(|malformed| Verdict::reject(format!("malformed admission request: {malformed}")))
+}
+
+fn check_request(request: &Value, settings: &Settings, resolver: &dyn DigestResolver) -> Result<Verdict, Malformed> {
+    if !request.is_object() {
+        return Err(Malformed(format!("request must be an object, found {}", json_type(request))));
+    }
+    let operation = required_string(request, "operation", "request.operation")?;
+    let kind = match request.get("kind") {
+        Some(group_version_kind) if group_version_kind.is_object() => {
+            required_string(group_version_kind, "kind", "request.kind.kind")?
+        }
+        _ => return Err(Malformed("request.kind must be an object with a kind".to_string())),
+    };
+    match operation {
+        "CREATE" | "UPDATE" => {}
+        // Nothing new runs: a deletion, or `kubectl exec`/`attach`/`port-forward` into what already runs.
+        "DELETE" | "CONNECT" => return Ok(Verdict::accept()),
+        other => {
+            return Ok(Verdict::reject(format!(
+                "operation {other:?} is unknown to this policy, which rejects what it cannot judge"
+            )));
+        }
+    }
+    let kind = match optional_string(request, "subResource", "request.subResource")? {
+        None | Some("") => kind,
+        Some(EPHEMERAL_CONTAINERS_SUBRESOURCE) => "Pod",
+        // Other subresources (status, scale, binding, eviction, resize...) cannot change an image: the API server
+        // keeps the spec's images as they are.
+        Some(_) => return Ok(Verdict::accept()),
+    };
+    let Some(pod_spec_at) = pod_spec_location(kind) else {
+        return Ok(Verdict::accept());
+    };
+    let object = match request.get("object") {
+        Some(object) if object.is_object() => object,
+        None | Some(Value::Null) => return Err(Malformed("request.object is missing".to_string())),
+        Some(other) => {
+            return Err(Malformed(format!("request.object must be an object, found {}", json_type(other))));
+        }
+    };
+    let sites = image_sites(object, pod_spec_at).map_err(|malformed| Malformed(format!("object {malformed}")))?;
+    // The old object only serves to tolerate what it already had; if it cannot be read, nothing is tolerated.
+    let old_sites = match request.get("oldObject") {
+        Some(old) if operation == "UPDATE" && settings.allow_existing_violations => {
+            image_sites(old, pod_spec_at).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+
+    let mut judge = Judge {
+        settings,
+        resolver,
+        old_sites: &old_sites,
+        resolved: HashMap::new(),
+        violations: Vec::new(),
+        warnings: Vec::new(),
+        pins: Vec::new(),
+    };
+    for site in &sites {
+        judge.judge(site);
+    }
+
+    let subject = format!("{kind} {}", object_name(request, object)).escape_debug().to_string();
+    let warnings = with_subject(&subject, judge.warnings);
+    if !judge.violations.is_empty() {
+        let message = with_subject(&subject, judge.violations).join("\n");
+        return Ok(Verdict::Reject { message, warnings });
+    }
+    if judge.pins.is_empty() {
+        return Ok(Verdict::Accept { warnings });
+    }
+    let mut mutated = object.clone();
+    for (pointer, pinned) in judge.pins {
+        if let Some(image) = mutated.pointer_mut(&pointer) {
+            *image = Value::String(pinned);
+        }
+    }
+    Ok(Verdict::Mutate { object: mutated, warnings })
+}
+
+/// Walks the image sites of one object, collecting violations, warnings, and (in mutate mode) new images.
+struct Judge<'a> {
+    settings: &'a Settings,
+    resolver: &'a dyn DigestResolver,
+    old_sites: &'a [ImageSite<'a>],
+    /// resolveTags answers by image, so an image used by several containers is asked for once.
+    resolved: HashMap<String, Result<String, String>>,
+    /// "<site> <what is wrong>", without the object's kind and name.
+    violations: Vec<String>,
+    warnings: Vec<String>,
+    /// (JSON pointer of the image string, pinned image) for mutate mode.
+    pins: Vec<(String, String)>,
+}
+
+impl Judge<'_> {
+    fn judge(&mut self, site: &ImageSite) {
+        let image = match site.image {
+            None => return self.violations.push(format!("{site} has no image")),
+            Some("") => return self.violations.push(format!("{site} has an empty image")),
+            Some(image) => image,
+        };
+        let reference = match ImageReference::parse_with_algorithms(image, &self.settings.allowed_algorithms) {
+            Ok(reference) => reference,
+            Err(reason) => return self.violation_unless_tolerated(site, image, &format!("is invalid: {reason}")),
+        };
+        // Only references that parse can be exempt: a glob over a string the runtime may read differently is no
+        // safe ground to skip the rule on.
+        if let Some(pattern) = self.settings.exemption_for(image, &reference.normalized()) {
+            return self.warnings.push(format!("{site} image {image:?} is exempt by pattern {pattern:?}"));
+        }
+        let pinned = reference.digest().is_some();
+        if !pinned && !self.settings.resolve_tags {
+            return self.violation_unless_tolerated(site, image, "is not pinned by a digest");
+        }
+        // Before resolving too: `nginx` would become `nginx@sha256:…`, still without a tag.
+        if self.settings.require_tag && reference.tag().is_none() {
+            let reason = "has no tag (requireTag: write it as name:tag@digest)";
+            return self.violation_unless_tolerated(site, image, reason);
+        }
+        if pinned {
+            return;
+        }
+        if self.tolerated(site, image) {
+            // Left as it was, like any tolerated image: allowExistingViolations means "do not touch legacy images".
+            let reason = "is not pinned by a digest";
+            return self.warnings.push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+        }
+        let answer = self
+            .resolved
+            .entry(image.to_string())
+            .or_insert_with(|| self.resolver.manifest_digest(image))
+            .clone();
+        match answer {
+            Err(error) => self.violations.push(format!("{site} image {image:?} could not be resolved to a digest: {error}")),
+            Ok(answer) => match Digest::parse(&answer, &self.settings.allowed_algorithms) {
+                Ok(digest) => self.pins.push((site.image_pointer.clone(), format!("{image}@{digest}"))),
+                Err(reason) => self.violations.push(format!(
+                    "{site} image {image:?} was resolved to an unacceptable digest {answer:?}: {reason}"
+                )),
+            },
+        }
+    }
+
+    fn violation_unless_tolerated(&mut self, site: &ImageSite, image: &str, reason: &str) {
+        if self.tolerated(site, image) {
+            self.warnings.push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+        } else {
+            self.violations.push(format!("{site} image {image:?} {reason}"));
+        }
+    }
+
+    /// allowExistingViolations: the old object had this very image in the same container (same list, same name).
+    fn tolerated(&self, site: &ImageSite, image: &str) -> bool {
+        site.name.is_some()
+            && self
+                .old_sites
+                .iter()
+                .any(|old| old.kind == site.kind && old.name == site.name && old.image == Some(image))
+    }
+}
+
+const TOLERATED: &str = "; tolerated: the old object has the same image (allowExistingViolations)";
+
+/// Prefixes each line with "Deployment web: ", and caps the list at [`MAX_LISTED`].
+fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.into_iter().take(MAX_LISTED).map(|line| format!("{subject}: {line}")).collect();
+    if total > MAX_LISTED {
+        let mut summary = String::new();
+        let _ = write!(summary, "{subject}: … and {} more", total - MAX_LISTED);
+        out.push(summary);
+    }
+    out
+}
+
+/// The name people know the object by: metadata.name, else the request's name, else the generateName prefix.
+fn object_name(request: &Value, object: &Value) -> String {
+    let metadata_field = |key: &str| object.get("metadata").and_then(|metadata| metadata.get(key)).and_then(Value::as_str);
+    let request_name = request.get("name").and_then(Value::as_str);
+    [metadata_field("name"), request_name, metadata_field("generateName")]
+        .into_iter()
+        .flatten()
+        .find(|name| !name.is_empty())
+        .unwrap_or("(unnamed)")
+        .to_string()
+}
+
+fn required_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<&'a str, Malformed> {
+    match parent.get(key) {
+        Some(Value::String(value)) => Ok(value),
+        None | Some(Value::Null) => Err(Malformed(format!("{path} is missing"))),
+        Some(other) => Err(Malformed(format!("{path} must be a string, found {}", json_type(other)))),
+    }
+}
+
+fn optional_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<Option<&'a str>, Malformed> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => required_string(parent, key, path).map(Some),
+    }
+}

@@ -1,0 +1,181 @@
+//! Where a workload keeps its images: the pod spec of each kind, and in it every container list and image volume.
+//!
+//! Works on `serde_json::Value` and reads only the fields it needs, rather than on k8s-openapi types: those would add
+//! hundreds of KiB to policy.wasm, and would reject (or silently drop) fields this policy does not care about.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// The path from the object to its pod spec, for the kinds that have one. `kind` is the admission request's
+/// `request.kind.kind`: objects sent to policies need not carry their own `kind`.
+pub fn pod_spec_location(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pod" => &["spec"],
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "ReplicationController" | "Job" => {
+            &["spec", "template", "spec"]
+        }
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        "PodTemplate" => &["template", "spec"],
+        _ => return None,
+    })
+}
+
+/// What holds an image inside a pod spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteKind {
+    Container,
+    InitContainer,
+    EphemeralContainer,
+    /// `volumes[].image.reference` (Kubernetes 1.35+ image volumes).
+    ImageVolume,
+}
+
+impl SiteKind {
+    const CONTAINER_LISTS: [(SiteKind, &'static str); 3] = [
+        (SiteKind::Container, "containers"),
+        (SiteKind::InitContainer, "initContainers"),
+        (SiteKind::EphemeralContainer, "ephemeralContainers"),
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            SiteKind::Container => "container",
+            SiteKind::InitContainer => "init container",
+            SiteKind::EphemeralContainer => "ephemeral container",
+            SiteKind::ImageVolume => "image volume",
+        }
+    }
+}
+
+/// One place in the object that names an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSite<'a> {
+    pub kind: SiteKind,
+    /// The container's or volume's name, when it has one.
+    pub name: Option<&'a str>,
+    /// Dotted path of the container or volume, for people: `spec.template.spec.containers[0]`.
+    pub path: String,
+    /// JSON pointer of the image string itself, for mutation: `/spec/template/spec/containers/0/image`.
+    pub image_pointer: String,
+    /// The image as written; `None` when the field is missing or null.
+    pub image: Option<&'a str>,
+}
+
+impl fmt::Display for ImageSite<'_> {
+    /// `container "app" (spec.template.spec.containers[0])`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} {name:?} ({})", self.kind.label(), self.path),
+            None => write!(f, "{} ({})", self.kind.label(), self.path),
+        }
+    }
+}
+
+/// A part of the object that does not have the shape Kubernetes gives it. `Display`: what is wrong, with its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// "a string", "a list"...: the JSON type of a value, for messages.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Every image site of the pod spec at `pod_spec_at` in `object`, in the order containers, initContainers,
+/// ephemeralContainers, volumes. A missing (or null) pod spec or list has no sites: nothing in it can run. A value of
+/// the wrong type is `Malformed`, never skipped: what the policy cannot read, it does not accept.
+pub fn image_sites<'a>(object: &'a Value, pod_spec_at: &[&str]) -> Result<Vec<ImageSite<'a>>, Malformed> {
+    let mut path = String::new();
+    let mut pointer = String::new();
+    let mut pod_spec = object;
+    for key in pod_spec_at {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        pointer.push('/');
+        pointer.push_str(key);
+        pod_spec = match pod_spec.get(key) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(value) if value.is_object() => value,
+            Some(other) => return Err(Malformed(format!("{path} must be an object, found {}", json_type(other)))),
+        };
+    }
+
+    let mut sites = Vec::new();
+    for (kind, list_key) in SiteKind::CONTAINER_LISTS {
+        for (index, container) in list_items(pod_spec, list_key, &path)? {
+            let item_path = format!("{path}.{list_key}[{index}]");
+            sites.push(ImageSite {
+                kind,
+                name: name_of(container, &item_path)?,
+                image: string_field(container, "image", &item_path)?,
+                image_pointer: format!("{pointer}/{list_key}/{index}/image"),
+                path: item_path,
+            });
+        }
+    }
+    for (index, volume) in list_items(pod_spec, "volumes", &path)? {
+        let item_path = format!("{path}.volumes[{index}]");
+        let image_source = match volume.get("image") {
+            None | Some(Value::Null) => continue, // some other volume type
+            Some(image) if image.is_object() => image,
+            Some(other) => {
+                return Err(Malformed(format!("{item_path}.image must be an object, found {}", json_type(other))));
+            }
+        };
+        sites.push(ImageSite {
+            kind: SiteKind::ImageVolume,
+            name: name_of(volume, &item_path)?,
+            image: string_field(image_source, "reference", &format!("{item_path}.image"))?,
+            image_pointer: format!("{pointer}/volumes/{index}/image/reference"),
+            path: item_path,
+        });
+    }
+    Ok(sites)
+}
+
+/// The objects of the list `key` of `parent` (at `parent_path`), with their indexes.
+fn list_items<'a>(parent: &'a Value, key: &str, parent_path: &str) -> Result<Vec<(usize, &'a Value)>, Malformed> {
+    let items = match parent.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(Malformed(format!("{parent_path}.{key} must be a list, found {}", json_type(other))));
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| match item {
+            Value::Object(_) => Ok((index, item)),
+            other => Err(Malformed(format!("{parent_path}.{key}[{index}] must be an object, found {}", json_type(other)))),
+        })
+        .collect()
+}
+
+fn name_of<'a>(item: &'a Value, item_path: &str) -> Result<Option<&'a str>, Malformed> {
+    string_field(item, "name", item_path)
+}
+
+/// A string field that may be missing or null (`None`) but is never another type.
+fn string_field<'a>(parent: &'a Value, key: &str, parent_path: &str) -> Result<Option<&'a str>, Malformed> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(other) => Err(Malformed(format!("{parent_path}.{key} must be a string, found {}", json_type(other)))),
+    }
+}
