@@ -4,7 +4,7 @@
 //! The policy side of these types lives in `kubewarden-policy-sdk`; they are restated here (rather than
 //! depending on the SDK, which is a guest-side crate) with the same field names the SDK serializes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -81,40 +81,70 @@ pub fn admission_request_from_input(input: Value) -> Result<Value, RequestInputE
 
 /// The AdmissionReview response a webhook returns and `kwctl run` prints:
 /// `{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionReview {
+    pub api_version: String,
+    pub kind: String,
+    pub response: AdmissionResponse,
+}
+
+/// The `response` of an [`AdmissionReview`], fields in the order Kubernetes documents them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    pub uid: String,
+    pub allowed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AdmissionStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    /// `"JSONPatch"` when the policy mutated the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+    /// The base64 of the RFC 6902 JSON Patch from the request's `object` to the policy's `mutated_object`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The `status` of a response: why it was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmissionStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+}
+
+/// The AdmissionReview answering `request` with the policy's `verdict`, as policy-server would send it.
 ///
-/// For a mutation, the response carries `patchType: "JSONPatch"` and `patch`: the base64 of the RFC 6902
-/// JSON Patch that turns the request's `object` into the policy's `mutated_object`.
-pub fn admission_review_response(request: &Value, verdict: &ValidationResponse) -> Value {
-    let uid = request.get("uid").and_then(Value::as_str).unwrap_or_default();
-    let mut response = serde_json::Map::new();
-    response.insert("uid".into(), json!(uid));
-    response.insert("allowed".into(), json!(verdict.accepted));
-    if verdict.message.is_some() || verdict.code.is_some() {
-        let mut status = serde_json::Map::new();
-        if let Some(message) = &verdict.message {
-            status.insert("message".into(), json!(message));
-        }
-        if let Some(code) = verdict.code {
-            status.insert("code".into(), json!(code));
-        }
-        response.insert("status".into(), Value::Object(status));
-    }
-    if let Some(mutated) = &verdict.mutated_object {
+/// `status` is there when the policy gave a message or a code; a mutation (a `mutated_object`) becomes
+/// `patchType: "JSONPatch"` and the base64 `patch` from the request's `object`.
+pub fn admission_review_response(request: &Value, verdict: &ValidationResponse) -> AdmissionReview {
+    let status = (verdict.message.is_some() || verdict.code.is_some())
+        .then(|| AdmissionStatus { message: verdict.message.clone(), code: verdict.code });
+    let patch = verdict.mutated_object.as_ref().map(|mutated| {
         let original = request.get("object").unwrap_or(&Value::Null);
-        response.insert("patchType".into(), json!("JSONPatch"));
-        response.insert("patch".into(), json!(json_patch_base64(original, mutated)));
+        json_patch_base64(original, mutated)
+    });
+    AdmissionReview {
+        api_version: "admission.k8s.io/v1".into(),
+        kind: "AdmissionReview".into(),
+        response: AdmissionResponse {
+            uid: request.get("uid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            allowed: verdict.accepted,
+            status,
+            warnings: verdict.warnings.clone(),
+            patch_type: patch.as_ref().map(|_| "JSONPatch".to_owned()),
+            patch,
+            audit_annotations: verdict
+                .audit_annotations
+                .as_ref()
+                .map(|annotations| annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        },
     }
-    if let Some(annotations) = &verdict.audit_annotations {
-        response.insert("auditAnnotations".into(), json!(annotations));
-    }
-    if let Some(warnings) = &verdict.warnings {
-        response.insert("warnings".into(), json!(warnings));
-    }
-    json!({
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "response": response,
-    })
 }
 
 /// The JSON Patch from `original` to `mutated`, serialized and base64-encoded as an AdmissionResponse carries it.
@@ -184,7 +214,12 @@ mod tests {
         };
         let review = admission_review_response(&request_with_object(json!({})), &verdict);
         assert_eq!(
-            review,
+            serde_json::to_string(&review).unwrap(),
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"abc-123","allowed":false,"status":{"message":"image not pinned","code":400}}}"#,
+            "the fields come in kwctl's order"
+        );
+        assert_eq!(
+            serde_json::to_value(&review).unwrap(),
             json!({
                 "apiVersion": "admission.k8s.io/v1",
                 "kind": "AdmissionReview",
@@ -196,7 +231,7 @@ mod tests {
     #[test]
     fn an_acceptance_without_message_has_no_status() {
         let verdict: ValidationResponse = serde_json::from_str(r#"{"accepted":true,"warnings":["w"]}"#).unwrap();
-        let review = admission_review_response(&request_with_object(json!({})), &verdict);
+        let review = serde_json::to_value(admission_review_response(&request_with_object(json!({})), &verdict)).unwrap();
         assert_eq!(review["response"], json!({"uid": "abc-123", "allowed": true, "warnings": ["w"]}));
     }
 
@@ -212,7 +247,7 @@ mod tests {
             warnings: None,
             audit_annotations: None,
         };
-        let review = admission_review_response(&request_with_object(original.clone()), &verdict);
+        let review = serde_json::to_value(admission_review_response(&request_with_object(original.clone()), &verdict)).unwrap();
         assert_eq!(review["response"]["patchType"], "JSONPatch");
         let patch_bytes = base64::engine::general_purpose::STANDARD
             .decode(review["response"]["patch"].as_str().unwrap())

@@ -477,7 +477,9 @@ fn a_module_importing_something_unknown_fails_to_load_naming_it() {
 #[test]
 fn garbage_is_not_a_module() {
     let error = PolicyHost::from_bytes(b"\x7fELF not wasm", options()).err().expect("loading must fail");
-    assert!(format!("{error:#}").contains("neither a WebAssembly binary nor valid WAT"), "{error:#}");
+    assert!(format!("{error:#}").contains("not a WebAssembly module"), "{error:#}");
+    let error = PolicyHost::from_bytes(b"(module (func $f (unknown_instruction)))", options()).err().expect("loading must fail");
+    assert!(format!("{error:#}").contains("WAT text that does not parse"), "{error:#}");
 }
 
 #[test]

@@ -90,9 +90,7 @@ impl PolicyHost {
 
     /// Loads a module from memory: a WebAssembly binary, or WAT text.
     pub fn from_bytes(wasm_or_wat: &[u8], options: HostOptions) -> anyhow::Result<PolicyHost> {
-        let module_bytes = wat::parse_bytes(wasm_or_wat)
-            .context("the policy is neither a WebAssembly binary nor valid WAT text")?
-            .into_owned();
+        let module_bytes = module_binary(wasm_or_wat)?;
         let memory_limit_bytes = options.memory_limit_bytes.min(engine::WASM32_MAX_MEMORY_BYTES);
         let engine = engine::build_engine()?;
         let cache_dir = if options.cache { cache::default_cache_dir() } else { None };
@@ -269,6 +267,21 @@ impl PolicyHost {
         }
         otherwise(describe_wasm_error(&error))
     }
+}
+
+/// The WebAssembly binary of a module given as binary or as WAT text.
+fn module_binary(wasm_or_wat: &[u8]) -> anyhow::Result<Vec<u8>> {
+    const WASM_MAGIC: &[u8] = b"\0asm";
+    if wasm_or_wat.starts_with(WASM_MAGIC) {
+        return Ok(wasm_or_wat.to_vec());
+    }
+    // WAT text starts with `(` or a comment; anything else (a JSON file, an ELF binary, an OCI reference
+    // written to a file…) gets a short error rather than a WAT parser error quoting its first line.
+    let looks_like_wat = std::str::from_utf8(wasm_or_wat)
+        .is_ok_and(|text| text.trim_start().starts_with('(') || text.trim_start().starts_with(";;"));
+    anyhow::ensure!(looks_like_wat, "the policy is not a WebAssembly module: it does not start with the \\0asm magic bytes");
+    let binary = wat::parse_bytes(wasm_or_wat).context("the policy is WAT text that does not parse")?;
+    Ok(binary.into_owned())
 }
 
 /// Why a guest call failed, before it is turned into an [`EvaluationError`] (which needs the store's state).
