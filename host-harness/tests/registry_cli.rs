@@ -341,3 +341,29 @@ fn a_stopped_registry_is_named_in_the_error() {
         )
     );
 }
+
+#[test]
+fn without_docker_config_set_credentials_come_from_home() {
+    let registries = registries_or_skip!();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".docker")).unwrap();
+    std::fs::copy(
+        &registries.docker_config,
+        home.path().join(".docker/config.json"),
+    )
+    .unwrap();
+    let image = format!("{}/{AUTH_IMAGE}", registries.auth);
+    let output = harness()
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", home.path())
+        .args(["digest", "--insecure-registry", &registries.auth, &image])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let served = registry_support::served_digest(
+        &registries.auth,
+        AUTH_IMAGE,
+        Some((registries.user.as_str(), registries.password.as_str())),
+    );
+    assert_eq!(text(&output.stdout), format!("{image} {served}\n"));
+}
