@@ -10,7 +10,11 @@ use host_harness::host::{Capabilities, HostOptions};
 use host_harness::manifest::yaml;
 
 #[derive(Debug, Parser)]
-#[command(name = "host-harness", version, about = "Run Kubewarden waPC policies outside a cluster")]
+#[command(
+    name = "host-harness",
+    version,
+    about = "Run Kubewarden waPC policies outside a cluster"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,7 +46,12 @@ pub struct PolicyArgs {
     pub settings_path: Option<PathBuf>,
 
     /// Deadline for one evaluation, in seconds (like policy-server's --policy-timeout).
-    #[arg(long, value_name = "SECS", default_value_t = 2.0, conflicts_with = "no_timeout")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 2.0,
+        conflicts_with = "no_timeout"
+    )]
     pub timeout: f64,
 
     /// Let evaluations run without a deadline.
@@ -68,8 +77,10 @@ impl PolicyArgs {
         if !self.policy.starts_with("file:") {
             return Ok(PathBuf::from(&self.policy));
         }
-        let url = url::Url::parse(&self.policy).with_context(|| format!("{:?} is not a valid file:// URI", self.policy))?;
-        url.to_file_path().map_err(|()| anyhow::anyhow!("{:?} does not name a local file", self.policy))
+        let url = url::Url::parse(&self.policy)
+            .with_context(|| format!("{:?} is not a valid file:// URI", self.policy))?;
+        url.to_file_path()
+            .map_err(|()| anyhow::anyhow!("{:?} does not name a local file", self.policy))
     }
 
     /// The host's options from these flags, serving `capabilities` to the policy.
@@ -80,7 +91,12 @@ impl PolicyArgs {
             let timeout = Duration::try_from_secs_f64(self.timeout)
                 .ok()
                 .filter(|timeout| !timeout.is_zero())
-                .ok_or_else(|| anyhow::anyhow!("--timeout must be a positive number of seconds, not {}", self.timeout))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--timeout must be a positive number of seconds, not {}",
+                        self.timeout
+                    )
+                })?;
             Some(timeout)
         };
         anyhow::ensure!(
@@ -106,14 +122,18 @@ impl PolicyArgs {
         let Some(path) = &self.settings_path else {
             return Ok(serde_json::json!({}));
         };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the settings file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the settings file {}", path.display()))?;
         let mut documents = yaml::parse_all(&text, yaml::Limits::default())
             .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
             .context("the settings file is not valid YAML or JSON")?;
         match documents.len() {
             0 => Ok(serde_json::json!({})),
             1 => Ok(documents.remove(0).value),
-            n => anyhow::bail!("the settings file {} holds {n} YAML documents; settings are one document", path.display()),
+            n => anyhow::bail!(
+                "the settings file {} holds {n} YAML documents; settings are one document",
+                path.display()
+            ),
         }
     }
 }

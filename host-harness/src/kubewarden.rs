@@ -25,13 +25,21 @@ pub struct ValidationResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
     /// The object as the policy wants it stored (mutating policies only).
-    #[serde(default, alias = "mutatedObject", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "mutatedObject",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mutated_object: Option<Value>,
     /// Warnings returned to the API client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
     /// Key/value pairs recorded in the API server's audit log.
-    #[serde(default, alias = "auditAnnotations", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "auditAnnotations",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub audit_annotations: Option<HashMap<String, String>>,
 }
 
@@ -123,8 +131,10 @@ pub struct AdmissionStatus {
 /// `status` is there when the policy gave a message or a code; a mutation (a `mutated_object`) becomes
 /// `patchType: "JSONPatch"` and the base64 `patch` from the request's `object`.
 pub fn admission_review_response(request: &Value, verdict: &ValidationResponse) -> AdmissionReview {
-    let status = (verdict.message.is_some() || verdict.code.is_some())
-        .then(|| AdmissionStatus { message: verdict.message.clone(), code: verdict.code });
+    let status = (verdict.message.is_some() || verdict.code.is_some()).then(|| AdmissionStatus {
+        message: verdict.message.clone(),
+        code: verdict.code,
+    });
     let patch = verdict.mutated_object.as_ref().map(|mutated| {
         let original = request.get("object").unwrap_or(&Value::Null);
         json_patch_base64(original, mutated)
@@ -133,16 +143,22 @@ pub fn admission_review_response(request: &Value, verdict: &ValidationResponse) 
         api_version: "admission.k8s.io/v1".into(),
         kind: "AdmissionReview".into(),
         response: AdmissionResponse {
-            uid: request.get("uid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            uid: request
+                .get("uid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             allowed: verdict.accepted,
             status,
             warnings: verdict.warnings.clone(),
             patch_type: patch.as_ref().map(|_| "JSONPatch".to_owned()),
             patch,
-            audit_annotations: verdict
-                .audit_annotations
-                .as_ref()
-                .map(|annotations| annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            audit_annotations: verdict.audit_annotations.as_ref().map(|annotations| {
+                annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
         },
     }
 }
@@ -164,12 +180,14 @@ mod tests {
 
     #[test]
     fn sdk_snake_case_and_camel_case_responses_both_parse() {
-        let sdk: ValidationResponse =
-            serde_json::from_str(r#"{"accepted":true,"mutated_object":{"a":1},"audit_annotations":{"k":"v"}}"#)
-                .unwrap();
-        let camel: ValidationResponse =
-            serde_json::from_str(r#"{"accepted":true,"mutatedObject":{"a":1},"auditAnnotations":{"k":"v"}}"#)
-                .unwrap();
+        let sdk: ValidationResponse = serde_json::from_str(
+            r#"{"accepted":true,"mutated_object":{"a":1},"audit_annotations":{"k":"v"}}"#,
+        )
+        .unwrap();
+        let camel: ValidationResponse = serde_json::from_str(
+            r#"{"accepted":true,"mutatedObject":{"a":1},"auditAnnotations":{"k":"v"}}"#,
+        )
+        .unwrap();
         assert_eq!(sdk, camel);
         assert_eq!(sdk.mutated_object, Some(json!({"a": 1})));
     }
@@ -191,7 +209,10 @@ mod tests {
 
     #[test]
     fn malformed_request_inputs_are_named() {
-        assert_eq!(admission_request_from_input(json!([1])), Err(RequestInputError::NotAnObject));
+        assert_eq!(
+            admission_request_from_input(json!([1])),
+            Err(RequestInputError::NotAnObject)
+        );
         assert_eq!(
             admission_request_from_input(json!({"kind": "AdmissionReview"})),
             Err(RequestInputError::ReviewWithoutRequest)
@@ -230,9 +251,17 @@ mod tests {
 
     #[test]
     fn an_acceptance_without_message_has_no_status() {
-        let verdict: ValidationResponse = serde_json::from_str(r#"{"accepted":true,"warnings":["w"]}"#).unwrap();
-        let review = serde_json::to_value(admission_review_response(&request_with_object(json!({})), &verdict)).unwrap();
-        assert_eq!(review["response"], json!({"uid": "abc-123", "allowed": true, "warnings": ["w"]}));
+        let verdict: ValidationResponse =
+            serde_json::from_str(r#"{"accepted":true,"warnings":["w"]}"#).unwrap();
+        let review = serde_json::to_value(admission_review_response(
+            &request_with_object(json!({})),
+            &verdict,
+        ))
+        .unwrap();
+        assert_eq!(
+            review["response"],
+            json!({"uid": "abc-123", "allowed": true, "warnings": ["w"]})
+        );
     }
 
     #[test]
@@ -247,7 +276,11 @@ mod tests {
             warnings: None,
             audit_annotations: None,
         };
-        let review = serde_json::to_value(admission_review_response(&request_with_object(original.clone()), &verdict)).unwrap();
+        let review = serde_json::to_value(admission_review_response(
+            &request_with_object(original.clone()),
+            &verdict,
+        ))
+        .unwrap();
         assert_eq!(review["response"]["patchType"], "JSONPatch");
         let patch_bytes = base64::engine::general_purpose::STANDARD
             .decode(review["response"]["patch"].as_str().unwrap())

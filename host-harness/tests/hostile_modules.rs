@@ -48,7 +48,11 @@ fn guest(validate_body: &str, extra: &str) -> String {
 }
 
 fn options() -> HostOptions {
-    HostOptions { timeout: Some(DEADLINE), cache: false, ..HostOptions::default() }
+    HostOptions {
+        timeout: Some(DEADLINE),
+        cache: false,
+        ..HostOptions::default()
+    }
 }
 
 fn host(wat: impl AsRef<str>) -> PolicyHost {
@@ -65,9 +69,16 @@ fn validate_error(host: &PolicyHost) -> EvaluationError {
     let started = Instant::now();
     let outcome = host.validate(&json!({"uid": "1", "operation": "CREATE"}), &json!({}));
     let elapsed = started.elapsed();
-    assert!(elapsed < DEADLINE + DEADLINE_SLACK, "the evaluation took {elapsed:?}");
+    assert!(
+        elapsed < DEADLINE + DEADLINE_SLACK,
+        "the evaluation took {elapsed:?}"
+    );
     let error = outcome.expect_err("the hostile guest must not produce a verdict");
-    assert_eq!(host.protocol_version().expect("the host still evaluates after a failure"), "v1");
+    assert_eq!(
+        host.protocol_version()
+            .expect("the host still evaluates after a failure"),
+        "v1"
+    );
     error
 }
 
@@ -75,14 +86,20 @@ fn validate_error(host: &PolicyHost) -> EvaluationError {
 fn validate_error_twice(host: &PolicyHost) -> EvaluationError {
     let first = validate_error(host);
     let second = validate_error(host);
-    assert_eq!(first, second, "a fresh instance must behave exactly like the first");
+    assert_eq!(
+        first, second,
+        "a fresh instance must behave exactly like the first"
+    );
     first
 }
 
 #[test]
 fn an_infinite_loop_times_out_at_the_deadline() {
     let host = host(guest("(loop $forever (br $forever)) (i32.const 1)", ""));
-    assert_eq!(validate_error_twice(&host), EvaluationError::Timeout { limit: DEADLINE });
+    assert_eq!(
+        validate_error_twice(&host),
+        EvaluationError::Timeout { limit: DEADLINE }
+    );
     let message = validate_error(&host).to_string();
     assert!(message.contains("0.3s deadline"), "{message}");
 }
@@ -109,8 +126,14 @@ fn a_guest_calling_the_host_in_a_loop_times_out() {
                                (i32.const 33) (i32.const 3) (i32.const 36) (i32.const 2)))
         (br $forever))
       (i32.const 1)"#;
-    let host = host(guest(body, r#"(data (i32.const 16) "kubewardentracinglog{}")"#));
-    assert_eq!(validate_error_twice(&host), EvaluationError::Timeout { limit: DEADLINE });
+    let host = host(guest(
+        body,
+        r#"(data (i32.const 16) "kubewardentracinglog{}")"#,
+    ));
+    assert_eq!(
+        validate_error_twice(&host),
+        EvaluationError::Timeout { limit: DEADLINE }
+    );
 }
 
 #[test]
@@ -124,10 +147,22 @@ fn without_a_timeout_a_slow_guest_is_let_finish() {
         (local.set $left (i64.sub (local.get $left) (i64.const 1)))
         (br_if $step (i64.ne (local.get $left) (i64.const 0))))
       (i64.store (i32.const 64) (local.get $x)))"#;
-    let wat = guest("(call $slow) (call $guest_response (i32.const 0) (i32.const 4)) (i32.const 1)", slow);
+    let wat = guest(
+        "(call $slow) (call $guest_response (i32.const 0) (i32.const 4)) (i32.const 1)",
+        slow,
+    );
     let timed = host(&wat);
-    assert_eq!(timed.call("validate", Vec::new()), Err(EvaluationError::Timeout { limit: DEADLINE }));
-    let untimed = host_with(&wat, HostOptions { timeout: None, ..options() });
+    assert_eq!(
+        timed.call("validate", Vec::new()),
+        Err(EvaluationError::Timeout { limit: DEADLINE })
+    );
+    let untimed = host_with(
+        &wat,
+        HostOptions {
+            timeout: None,
+            ..options()
+        },
+    );
     assert_eq!(untimed.call("validate", Vec::new()).unwrap(), b"\"v1\"");
 }
 
@@ -140,10 +175,25 @@ fn a_memory_growth_bomb_hits_the_memory_limit() {
         (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
       unreachable"#;
     let limit = 16 * 1024 * 1024;
-    let host = host_with(&guest(body, ""), HostOptions { memory_limit_bytes: limit, ..options() });
+    let host = host_with(
+        &guest(body, ""),
+        HostOptions {
+            memory_limit_bytes: limit,
+            ..options()
+        },
+    );
     let error = validate_error_twice(&host);
-    assert_eq!(error, EvaluationError::MemoryLimit { limit_bytes: limit, requested_bytes: limit + 65536 });
-    assert_eq!(error.to_string(), "the policy exceeded the memory limit: it asked for 17 MiB, the limit is 16 MiB");
+    assert_eq!(
+        error,
+        EvaluationError::MemoryLimit {
+            limit_bytes: limit,
+            requested_bytes: limit + 65536
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "the policy exceeded the memory limit: it asked for 17 MiB, the limit is 16 MiB"
+    );
 }
 
 #[test]
@@ -153,7 +203,13 @@ fn growth_within_the_limit_is_allowed() {
       (i32.store8 (i32.const 6553000) (i32.const 1))
       (call $guest_response (i32.const 0) (i32.const 4))
       (i32.const 1)"#;
-    let host = host_with(&guest(body, ""), HostOptions { memory_limit_bytes: 16 * 1024 * 1024, ..options() });
+    let host = host_with(
+        &guest(body, ""),
+        HostOptions {
+            memory_limit_bytes: 16 * 1024 * 1024,
+            ..options()
+        },
+    );
     assert_eq!(host.call("validate", Vec::new()).unwrap(), b"\"v1\"");
 }
 
@@ -163,16 +219,30 @@ fn a_module_declaring_more_memory_than_the_limit_cannot_instantiate() {
       (memory (export "memory") 300)
       (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
     let limit = 16 * 1024 * 1024;
-    let host = host_with(wat, HostOptions { memory_limit_bytes: limit, ..options() });
+    let host = host_with(
+        wat,
+        HostOptions {
+            memory_limit_bytes: limit,
+            ..options()
+        },
+    );
     let error = host.protocol_version().unwrap_err();
-    assert_eq!(error, EvaluationError::MemoryLimit { limit_bytes: limit, requested_bytes: 300 * 65536 });
+    assert_eq!(
+        error,
+        EvaluationError::MemoryLimit {
+            limit_bytes: limit,
+            requested_bytes: 300 * 65536
+        }
+    );
 }
 
 #[test]
 fn an_unreachable_instruction_is_a_trap() {
     let host = host(guest("unreachable", ""));
     let error = validate_error_twice(&host);
-    let EvaluationError::Trap { operation, message } = &error else { panic!("expected a trap, got {error:?}") };
+    let EvaluationError::Trap { operation, message } = &error else {
+        panic!("expected a trap, got {error:?}")
+    };
     assert_eq!(operation, "validate");
     assert!(message.contains("unreachable"), "{message}");
 }
@@ -182,7 +252,9 @@ fn unbounded_recursion_is_a_stack_overflow_trap() {
     let extra = r#"(func $deeper (param i32) (result i32) (call $deeper (i32.add (local.get 0) (i32.const 1))))"#;
     let host = host(guest("(call $deeper (i32.const 0))", extra));
     let error = validate_error_twice(&host);
-    let EvaluationError::Trap { message, .. } = &error else { panic!("expected a trap, got {error:?}") };
+    let EvaluationError::Trap { message, .. } = &error else {
+        panic!("expected a trap, got {error:?}")
+    };
     assert!(message.contains("call stack exhausted"), "{message}");
 }
 
@@ -193,24 +265,36 @@ fn a_trap_in_start_is_reported() {
       (func (export "_start") (i32.div_u (i32.const 1) (i32.const 0)) drop)
       (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
     let error = host(wat).protocol_version().unwrap_err();
-    let EvaluationError::Trap { message, .. } = &error else { panic!("expected a trap, got {error:?}") };
+    let EvaluationError::Trap { message, .. } = &error else {
+        panic!("expected a trap, got {error:?}")
+    };
     assert!(message.contains("divide by zero"), "{message}");
 }
 
 #[test]
 fn a_non_json_response_is_a_bad_response_quoting_it() {
-    let host = host(guest("(call $guest_response (i32.const 16) (i32.const 11)) (i32.const 1)", r#"(data (i32.const 16) "hello world")"#));
+    let host = host(guest(
+        "(call $guest_response (i32.const 16) (i32.const 11)) (i32.const 1)",
+        r#"(data (i32.const 16) "hello world")"#,
+    ));
     let error = validate_error_twice(&host);
-    let EvaluationError::BadResponse { operation, reason } = &error else { panic!("expected BadResponse, got {error:?}") };
+    let EvaluationError::BadResponse { operation, reason } = &error else {
+        panic!("expected BadResponse, got {error:?}")
+    };
     assert_eq!(operation, "validate");
     assert!(reason.contains("\"hello world\""), "{reason}");
 }
 
 #[test]
 fn json_of_the_wrong_shape_is_a_bad_response() {
-    let host = host(guest("(call $guest_response (i32.const 16) (i32.const 14)) (i32.const 1)", r#"(data (i32.const 16) "{\"valid\":true}")"#));
+    let host = host(guest(
+        "(call $guest_response (i32.const 16) (i32.const 14)) (i32.const 1)",
+        r#"(data (i32.const 16) "{\"valid\":true}")"#,
+    ));
     let error = validate_error(&host);
-    let EvaluationError::BadResponse { reason, .. } = &error else { panic!("expected BadResponse, got {error:?}") };
+    let EvaluationError::BadResponse { reason, .. } = &error else {
+        panic!("expected BadResponse, got {error:?}")
+    };
     assert!(reason.contains("accepted"), "{reason}");
 }
 
@@ -223,44 +307,74 @@ fn a_huge_response_inside_memory_is_refused_quoting_only_its_start() {
       (memory.fill (i32.const 65536) (i32.const 120) (i32.const 33554432))
       (call $guest_response (i32.const 65536) (i32.const 33554432))
       (i32.const 1)"#;
-    let host = host_with(&guest(body, ""), HostOptions { timeout: Some(Duration::from_secs(5)), ..options() });
+    let host = host_with(
+        &guest(body, ""),
+        HostOptions {
+            timeout: Some(Duration::from_secs(5)),
+            ..options()
+        },
+    );
     let error = host.validate(&json!({}), &json!({})).unwrap_err();
-    let EvaluationError::BadResponse { reason, .. } = &error else { panic!("expected BadResponse, got {error:?}") };
+    let EvaluationError::BadResponse { reason, .. } = &error else {
+        panic!("expected BadResponse, got {error:?}")
+    };
     assert!(reason.contains("33554432 bytes"), "{reason}");
-    assert!(error.to_string().len() < 1024, "the error quotes too much: {} bytes", error.to_string().len());
+    assert!(
+        error.to_string().len() < 1024,
+        "the error quotes too much: {} bytes",
+        error.to_string().len()
+    );
     assert_eq!(host.protocol_version().unwrap(), "v1");
 }
 
 #[test]
 fn a_response_claiming_gigabytes_is_a_protocol_violation() {
     // len = 0xFFFFFFFF: four gigabytes, far beyond both the message cap and the guest's one-page memory.
-    let host = host(guest("(call $guest_response (i32.const 0) (i32.const -1)) (i32.const 1)", ""));
+    let host = host(guest(
+        "(call $guest_response (i32.const 0) (i32.const -1)) (i32.const 1)",
+        "",
+    ));
     let error = validate_error_twice(&host);
-    let EvaluationError::ProtocolViolation { message, .. } = &error else { panic!("expected a violation, got {error:?}") };
+    let EvaluationError::ProtocolViolation { message, .. } = &error else {
+        panic!("expected a violation, got {error:?}")
+    };
     assert!(message.contains("__guest_response"), "{message}");
-    assert!(message.contains(&format!("limit is {} MiB", MAX_GUEST_MESSAGE_BYTES >> 20)), "{message}");
+    assert!(
+        message.contains(&format!("limit is {} MiB", MAX_GUEST_MESSAGE_BYTES >> 20)),
+        "{message}"
+    );
 }
 
 #[test]
 fn out_of_bounds_pointers_to_guest_response_are_protocol_violations() {
     // One page is 65536 bytes: a buffer at its last bytes that runs past the end, and one that starts past it.
     for (ptr, len) in [(65530, 100), (65536, 1), (-8, 16)] {
-        let body = format!("(call $guest_response (i32.const {ptr}) (i32.const {len})) (i32.const 1)");
+        let body =
+            format!("(call $guest_response (i32.const {ptr}) (i32.const {len})) (i32.const 1)");
         let host = host(guest(&body, ""));
         let error = validate_error_twice(&host);
         let EvaluationError::ProtocolViolation { operation, message } = &error else {
             panic!("expected a violation, got {error:?}")
         };
         assert_eq!(operation, "validate");
-        assert!(message.contains("__guest_response") && message.contains("65536-byte memory"), "{message}");
+        assert!(
+            message.contains("__guest_response") && message.contains("65536-byte memory"),
+            "{message}"
+        );
     }
 }
 
 #[test]
 fn out_of_bounds_pointers_to_every_other_import_are_protocol_violations() {
     let cases = [
-        ("__guest_error", "(call $guest_error (i32.const 65535) (i32.const 2)) (i32.const 0)"),
-        ("__console_log", "(call $console_log (i32.const 70000) (i32.const 1)) (i32.const 1)"),
+        (
+            "__guest_error",
+            "(call $guest_error (i32.const 65535) (i32.const 2)) (i32.const 0)",
+        ),
+        (
+            "__console_log",
+            "(call $console_log (i32.const 70000) (i32.const 1)) (i32.const 1)",
+        ),
         (
             "__host_call",
             "(drop (call $host_call (i32.const 65530) (i32.const 10) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))) (i32.const 1)",
@@ -292,7 +406,9 @@ fn a_guest_request_into_a_buffer_past_memory_is_a_protocol_violation() {
       (func (export "__guest_call") (param i32 i32) (result i32)
         (call $guest_request (i32.const 65535) (i32.const 0)) (i32.const 1)))"#;
     let error = host(wat).protocol_version().unwrap_err();
-    let EvaluationError::ProtocolViolation { message, .. } = &error else { panic!("expected a violation, got {error:?}") };
+    let EvaluationError::ProtocolViolation { message, .. } = &error else {
+        panic!("expected a violation, got {error:?}")
+    };
     assert!(message.contains("__guest_request"), "{message}");
 }
 
@@ -300,17 +416,27 @@ fn a_guest_request_into_a_buffer_past_memory_is_a_protocol_violation() {
 fn missing_exports_are_named() {
     let without_guest_call = r#"(module (memory (export "memory") 1))"#;
     let host = host(without_guest_call);
-    let expected = EvaluationError::MissingExport { name: "__guest_call".into() };
+    let expected = EvaluationError::MissingExport {
+        name: "__guest_call".into(),
+    };
     assert_eq!(host.protocol_version(), Err(expected.clone()));
     assert_eq!(host.validate(&json!({}), &json!({})), Err(expected));
 
-    let without_memory = r#"(module (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
-    assert_eq!(self::host(without_memory).protocol_version(), Err(EvaluationError::MissingExport { name: "memory".into() }));
+    let without_memory =
+        r#"(module (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
+    assert_eq!(
+        self::host(without_memory).protocol_version(),
+        Err(EvaluationError::MissingExport {
+            name: "memory".into()
+        })
+    );
 
     let wrong_signature = r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32) (result i32) (i32.const 1)))"#;
     assert_eq!(
         self::host(wrong_signature).protocol_version(),
-        Err(EvaluationError::MissingExport { name: "__guest_call".into() })
+        Err(EvaluationError::MissingExport {
+            name: "__guest_call".into()
+        })
     );
 }
 
@@ -325,7 +451,10 @@ fn an_unknown_capability_gives_the_guest_a_host_error_naming_it() {
           (call $guest_error (i32.const 8192) (call $host_error_len))
           (return (i32.const 0))))
       (i32.const 1)"#;
-    let host = host(guest(body, r#"(data (i32.const 16) "kubewardenociv1/nope{}")"#));
+    let host = host(guest(
+        body,
+        r#"(data (i32.const 16) "kubewardenociv1/nope{}")"#,
+    ));
     let error = validate_error_twice(&host);
     assert_eq!(
         error,
@@ -374,7 +503,13 @@ const RELAY_DATA: &str = r#"(data (i32.const 16) "testcapsopworld")"#;
 fn relay_host(handler: Arc<dyn HostCapability>) -> PolicyHost {
     let mut capabilities = Capabilities::new();
     capabilities.register("test", "caps", "op", handler);
-    host_with(&guest(RELAY_HOST_CALL, RELAY_DATA), HostOptions { capabilities, ..options() })
+    host_with(
+        &guest(RELAY_HOST_CALL, RELAY_DATA),
+        HostOptions {
+            capabilities,
+            ..options()
+        },
+    )
 }
 
 #[test]
@@ -386,8 +521,16 @@ fn a_registered_capability_answers_through_host_response() {
 
 #[test]
 fn a_failing_capability_reaches_the_guest_as_a_host_error() {
-    let error = relay_host(Arc::new(Refuser)).call("validate", Vec::new()).unwrap_err();
-    assert_eq!(error, EvaluationError::Guest { operation: "validate".into(), message: "registry unreachable".into() });
+    let error = relay_host(Arc::new(Refuser))
+        .call("validate", Vec::new())
+        .unwrap_err();
+    assert_eq!(
+        error,
+        EvaluationError::Guest {
+            operation: "validate".into(),
+            message: "registry unreachable".into()
+        }
+    );
 }
 
 #[test]
@@ -396,22 +539,37 @@ fn a_panicking_capability_reaches_the_guest_as_a_host_error() {
     let error = host.call("validate", Vec::new()).unwrap_err();
     assert_eq!(
         error,
-        EvaluationError::Guest { operation: "validate".into(), message: "host capability test/caps/op panicked".into() }
+        EvaluationError::Guest {
+            operation: "validate".into(),
+            message: "host capability test/caps/op panicked".into()
+        }
     );
     assert_eq!(host.protocol_version().unwrap(), "v1");
 }
 
 #[test]
 fn a_guest_error_is_reported_with_its_message() {
-    let host = host(guest("(call $guest_error (i32.const 16) (i32.const 9)) (i32.const 0)", r#"(data (i32.const 16) "bad input")"#));
-    assert_eq!(validate_error(&host), EvaluationError::Guest { operation: "validate".into(), message: "bad input".into() });
+    let host = host(guest(
+        "(call $guest_error (i32.const 16) (i32.const 9)) (i32.const 0)",
+        r#"(data (i32.const 16) "bad input")"#,
+    ));
+    assert_eq!(
+        validate_error(&host),
+        EvaluationError::Guest {
+            operation: "validate".into(),
+            message: "bad input".into()
+        }
+    );
 }
 
 #[test]
 fn success_without_a_response_and_odd_return_codes_are_bad_responses() {
     for body in ["(i32.const 1)", "(i32.const 7)"] {
         let error = validate_error(&host(guest(body, "")));
-        assert!(matches!(error, EvaluationError::BadResponse { .. }), "{body}: {error:?}");
+        assert!(
+            matches!(error, EvaluationError::BadResponse { .. }),
+            "{body}: {error:?}"
+        );
     }
 }
 
@@ -443,7 +601,10 @@ fn the_host_evaluates_from_many_threads_at_once() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PolicyHost>();
 
-    let host = host(guest("(call $guest_response (i32.const 0) (i32.const 4)) (i32.const 1)", ""));
+    let host = host(guest(
+        "(call $guest_response (i32.const 0) (i32.const 4)) (i32.const 1)",
+        "",
+    ));
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
@@ -458,28 +619,49 @@ fn the_host_evaluates_from_many_threads_at_once() {
 #[test]
 fn the_operation_and_message_reach_the_guest() {
     // Echoes the message it was given.
-    let host = host(guest("(call $guest_response (i32.const 4096) (local.get $msg_len)) (i32.const 1)", ""));
+    let host = host(guest(
+        "(call $guest_response (i32.const 4096) (local.get $msg_len)) (i32.const 1)",
+        "",
+    ));
     let payload = br#"{"request":{"uid":"x"}}"#.to_vec();
     assert_eq!(host.call("validate", payload.clone()).unwrap(), payload);
     // And the operation name: answer with the bytes at 1024.
-    let host = self::host(guest("(call $guest_response (i32.const 1024) (local.get $op_len)) (i32.const 1)", ""));
-    assert_eq!(host.call("validate_settings", Vec::new()).unwrap(), b"validate_settings");
+    let host = self::host(guest(
+        "(call $guest_response (i32.const 1024) (local.get $op_len)) (i32.const 1)",
+        "",
+    ));
+    assert_eq!(
+        host.call("validate_settings", Vec::new()).unwrap(),
+        b"validate_settings"
+    );
 }
 
 #[test]
 fn a_module_importing_something_unknown_fails_to_load_naming_it() {
     let wat = r#"(module (import "env" "launch_missiles" (func)) (memory (export "memory") 1))"#;
-    let error = PolicyHost::from_bytes(wat.as_bytes(), options()).err().expect("loading must fail");
+    let error = PolicyHost::from_bytes(wat.as_bytes(), options())
+        .err()
+        .expect("loading must fail");
     let message = format!("{error:#}");
     assert!(message.contains("env::launch_missiles"), "{message}");
 }
 
 #[test]
 fn garbage_is_not_a_module() {
-    let error = PolicyHost::from_bytes(b"\x7fELF not wasm", options()).err().expect("loading must fail");
-    assert!(format!("{error:#}").contains("not a WebAssembly module"), "{error:#}");
-    let error = PolicyHost::from_bytes(b"(module (func $f (unknown_instruction)))", options()).err().expect("loading must fail");
-    assert!(format!("{error:#}").contains("WAT text that does not parse"), "{error:#}");
+    let error = PolicyHost::from_bytes(b"\x7fELF not wasm", options())
+        .err()
+        .expect("loading must fail");
+    assert!(
+        format!("{error:#}").contains("not a WebAssembly module"),
+        "{error:#}"
+    );
+    let error = PolicyHost::from_bytes(b"(module (func $f (unknown_instruction)))", options())
+        .err()
+        .expect("loading must fail");
+    assert!(
+        format!("{error:#}").contains("WAT text that does not parse"),
+        "{error:#}"
+    );
 }
 
 #[test]
@@ -519,6 +701,8 @@ fn a_wasi_start_exiting_with_an_error_is_reported() {
       (func (export "_start") (call $proc_exit (i32.const 3)))
       (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
     let error = host(wat).protocol_version().unwrap_err();
-    let EvaluationError::Trap { message, .. } = &error else { panic!("expected a trap, got {error:?}") };
+    let EvaluationError::Trap { message, .. } = &error else {
+        panic!("expected a trap, got {error:?}")
+    };
     assert!(message.contains("exited with status 3"), "{message}");
 }

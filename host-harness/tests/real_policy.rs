@@ -18,7 +18,10 @@ const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34a
 fn host() -> &'static PolicyHost {
     static HOST: OnceLock<PolicyHost> = OnceLock::new();
     HOST.get_or_init(|| {
-        let options = HostOptions { cache: false, ..HostOptions::default() };
+        let options = HostOptions {
+            cache: false,
+            ..HostOptions::default()
+        };
         PolicyHost::load(policy_wasm::policy_wasm(), options).expect("policy.wasm loads")
     })
 }
@@ -51,20 +54,45 @@ fn settings_validation_round_trips() {
     let valid = host().validate_settings(&json!({})).unwrap();
     assert!(valid.valid, "{valid:?}");
     assert!(host().validate_settings(&Value::Null).unwrap().valid);
-    assert!(host().validate_settings(&json!({"exemptImages": ["registry.k8s.io/pause:*"]})).unwrap().valid);
+    assert!(
+        host()
+            .validate_settings(&json!({"exemptImages": ["registry.k8s.io/pause:*"]}))
+            .unwrap()
+            .valid
+    );
 
-    let invalid = host().validate_settings(&json!({"exemptImages": "nginx"})).unwrap();
+    let invalid = host()
+        .validate_settings(&json!({"exemptImages": "nginx"}))
+        .unwrap();
     assert!(!invalid.valid);
-    assert!(invalid.message.as_deref().unwrap_or_default().contains("exemptImages"), "{invalid:?}");
+    assert!(
+        invalid
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("exemptImages"),
+        "{invalid:?}"
+    );
 }
 
 #[test]
 fn unpinned_images_are_rejected_and_pinned_ones_accepted() {
-    let rejected = host().validate(&pod_request("nginx:1.27"), &json!({})).unwrap();
+    let rejected = host()
+        .validate(&pod_request("nginx:1.27"), &json!({}))
+        .unwrap();
     assert!(!rejected.accepted);
-    assert!(rejected.message.as_deref().unwrap_or_default().contains("nginx:1.27"), "{rejected:?}");
+    assert!(
+        rejected
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("nginx:1.27"),
+        "{rejected:?}"
+    );
 
-    let accepted = host().validate(&pod_request(&format!("nginx:1.27@{DIGEST}")), &json!({})).unwrap();
+    let accepted = host()
+        .validate(&pod_request(&format!("nginx:1.27@{DIGEST}")), &json!({}))
+        .unwrap();
     assert!(accepted.accepted, "{accepted:?}");
     assert_eq!(accepted.mutated_object, None);
 }
@@ -72,7 +100,9 @@ fn unpinned_images_are_rejected_and_pinned_ones_accepted() {
 #[test]
 fn settings_reach_the_policy() {
     let settings = json!({"exemptImages": ["nginx:*"]});
-    let exempt = host().validate(&pod_request("nginx:1.27"), &settings).unwrap();
+    let exempt = host()
+        .validate(&pod_request("nginx:1.27"), &settings)
+        .unwrap();
     assert!(exempt.accepted, "{exempt:?}");
 }
 
@@ -83,7 +113,11 @@ fn verdicts_stay_right_across_threads() {
             scope.spawn(move || {
                 for round in 0..25 {
                     let pinned = (thread + round) % 2 == 0;
-                    let image = if pinned { format!("nginx:1.27@{DIGEST}") } else { "nginx:1.27".to_owned() };
+                    let image = if pinned {
+                        format!("nginx:1.27@{DIGEST}")
+                    } else {
+                        "nginx:1.27".to_owned()
+                    };
                     let verdict = host().validate(&pod_request(&image), &json!({})).unwrap();
                     assert_eq!(verdict.accepted, pinned, "{image}: {verdict:?}");
                 }
@@ -97,14 +131,23 @@ fn mutate_mode_pins_through_the_registered_capability() {
     let map = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(map.path(), format!("nginx:1.27: {DIGEST}\n")).unwrap();
     let mut capabilities = Capabilities::new();
-    RegistryArgs { digests: Some(map.path().to_owned()), ..RegistryArgs::default() }
-        .register(&mut capabilities)
-        .unwrap();
-    let options = HostOptions { cache: false, capabilities, ..HostOptions::default() };
+    RegistryArgs {
+        digests: Some(map.path().to_owned()),
+        ..RegistryArgs::default()
+    }
+    .register(&mut capabilities)
+    .unwrap();
+    let options = HostOptions {
+        cache: false,
+        capabilities,
+        ..HostOptions::default()
+    };
     let host = PolicyHost::load(policy_wasm::policy_wasm(), options).unwrap();
 
     let request = pod_request("nginx:1.27");
-    let verdict = host.validate(&request, &json!({"resolveTags": true})).unwrap();
+    let verdict = host
+        .validate(&request, &json!({"resolveTags": true}))
+        .unwrap();
     assert!(verdict.accepted, "{verdict:?}");
     let pinned = format!("nginx:1.27@{DIGEST}");
     let mutated = verdict.mutated_object.as_ref().expect("a mutated object");
@@ -112,16 +155,27 @@ fn mutate_mode_pins_through_the_registered_capability() {
 
     let review = admission_review_response(&request, &verdict);
     assert_eq!(review.response.patch_type.as_deref(), Some("JSONPatch"));
-    let patch = base64::engine::general_purpose::STANDARD.decode(review.response.patch.unwrap()).unwrap();
+    let patch = base64::engine::general_purpose::STANDARD
+        .decode(review.response.patch.unwrap())
+        .unwrap();
     assert_eq!(
         serde_json::from_slice::<Value>(&patch).unwrap(),
         json!([{"op": "replace", "path": "/spec/containers/0/image", "value": pinned}])
     );
 
     // An image the map does not know: rejected, naming it (the host's error reaches the policy).
-    let unknown = host.validate(&pod_request("redis:7"), &json!({"resolveTags": true})).unwrap();
+    let unknown = host
+        .validate(&pod_request("redis:7"), &json!({"resolveTags": true}))
+        .unwrap();
     assert!(!unknown.accepted);
-    assert!(unknown.message.as_deref().unwrap_or_default().contains("redis:7"), "{unknown:?}");
+    assert!(
+        unknown
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("redis:7"),
+        "{unknown:?}"
+    );
 }
 
 /// Prints how long compiling, loading from the cache, and one instantiate-and-evaluate take for the real
@@ -130,7 +184,14 @@ fn mutate_mode_pins_through_the_registered_capability() {
 fn measure_instantiate_and_evaluate() {
     let wasm = std::fs::read(policy_wasm::policy_wasm()).unwrap();
     let compiling = Instant::now();
-    let host = PolicyHost::from_bytes(&wasm, HostOptions { cache: false, ..HostOptions::default() }).unwrap();
+    let host = PolicyHost::from_bytes(
+        &wasm,
+        HostOptions {
+            cache: false,
+            ..HostOptions::default()
+        },
+    )
+    .unwrap();
     let compile_time = compiling.elapsed();
     assert_eq!(host.module_origin(), ModuleOrigin::Compiled);
 
@@ -159,7 +220,11 @@ fn measure_instantiate_and_evaluate() {
         }
         started.elapsed() / ROUNDS as u32
     };
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     eprintln!(
         "policy.wasm ({} KiB), {profile} build of the host:\n  compile (Cranelift, no cache): {compile_time:.1?}\n  \
          validate, fresh instance each time, {ROUNDS} rounds: mean {mean:.1?}, p50 {:.1?}, p99 {:.1?}\n  \

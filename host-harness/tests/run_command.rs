@@ -16,12 +16,19 @@ const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34a
 fn harness() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
     // Keep the tests out of the user's own module cache; the cache tests set their own directory.
-    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("host-harness-run-tests-cache"));
+    command.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("host-harness-run-tests-cache"),
+    );
     command
 }
 
 fn run(args: &[&str]) -> Output {
-    harness().arg("run").args(args).output().expect("the harness runs")
+    harness()
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("the harness runs")
 }
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
@@ -38,9 +45,18 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "exit {:?}, stderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 fn stderr(output: &Output) -> String {
@@ -75,7 +91,10 @@ fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
 }
 
 fn write_json(dir: &Path, name: &str, value: &Value) -> String {
-    write(dir, name, serde_json::to_vec(value).unwrap()).to_str().unwrap().to_owned()
+    write(dir, name, serde_json::to_vec(value).unwrap())
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -99,16 +118,29 @@ fn a_rejection_prints_the_admission_review_and_exits_0() {
 #[test]
 fn an_acceptance_has_no_status() {
     let dir = tempfile::tempdir().unwrap();
-    let request = write_json(dir.path(), "request.json", &pod_request(&format!("nginx:1.27@{DIGEST}")));
+    let request = write_json(
+        dir.path(),
+        "request.json",
+        &pod_request(&format!("nginx:1.27@{DIGEST}")),
+    );
     let review = stdout_json(&run(&[policy(), "-r", &request]));
-    assert_eq!(review["response"], json!({"uid": "req-42", "allowed": true}));
+    assert_eq!(
+        review["response"],
+        json!({"uid": "req-42", "allowed": true})
+    );
 }
 
 #[test]
 fn a_whole_admission_review_on_stdin_and_a_file_uri_policy_work() {
     let review_in = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": pod_request("nginx:1.27")});
-    let uri = format!("file://{}", policy_wasm::policy_wasm().canonicalize().unwrap().display());
-    let output = run_with_stdin(&[&uri, "--request-path", "-"], &serde_json::to_vec(&review_in).unwrap());
+    let uri = format!(
+        "file://{}",
+        policy_wasm::policy_wasm().canonicalize().unwrap().display()
+    );
+    let output = run_with_stdin(
+        &[&uri, "--request-path", "-"],
+        &serde_json::to_vec(&review_in).unwrap(),
+    );
     let review = stdout_json(&output);
     assert_eq!(review["response"]["uid"], "req-42");
     assert_eq!(review["response"]["allowed"], false);
@@ -118,12 +150,34 @@ fn a_whole_admission_review_on_stdin_and_a_file_uri_policy_work() {
 fn settings_come_from_json_or_a_yaml_file() {
     let dir = tempfile::tempdir().unwrap();
     let request = write_json(dir.path(), "request.json", &pod_request("nginx:1.27"));
-    let inline = stdout_json(&run(&[policy(), "-r", &request, "--settings-json", r#"{"exemptImages":["nginx:*"]}"#]));
+    let inline = stdout_json(&run(&[
+        policy(),
+        "-r",
+        &request,
+        "--settings-json",
+        r#"{"exemptImages":["nginx:*"]}"#,
+    ]));
     assert_eq!(inline["response"]["allowed"], true);
-    assert!(inline["response"]["warnings"][0].as_str().unwrap().contains("exempt"), "{inline}");
+    assert!(
+        inline["response"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("exempt"),
+        "{inline}"
+    );
 
-    let settings = write(dir.path(), "settings.yaml", "# exempt nginx\nexemptImages:\n  - nginx:*\n");
-    let from_file = stdout_json(&run(&[policy(), "-r", &request, "--settings-path", settings.to_str().unwrap()]));
+    let settings = write(
+        dir.path(),
+        "settings.yaml",
+        "# exempt nginx\nexemptImages:\n  - nginx:*\n",
+    );
+    let from_file = stdout_json(&run(&[
+        policy(),
+        "-r",
+        &request,
+        "--settings-path",
+        settings.to_str().unwrap(),
+    ]));
     assert_eq!(from_file["response"]["allowed"], true);
 }
 
@@ -131,34 +185,78 @@ fn settings_come_from_json_or_a_yaml_file() {
 fn invalid_settings_exit_1_with_kwctls_message() {
     let dir = tempfile::tempdir().unwrap();
     let request = write_json(dir.path(), "request.json", &pod_request("nginx:1.27"));
-    let output = run(&[policy(), "-r", &request, "--settings-json", r#"{"exemptImages":"nginx"}"#]);
+    let output = run(&[
+        policy(),
+        "-r",
+        &request,
+        "--settings-json",
+        r#"{"exemptImages":"nginx"}"#,
+    ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
-    assert!(stderr(&output).starts_with("Provided settings are not valid: "), "{}", stderr(&output));
-    assert!(stderr(&output).contains("exemptImages"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("Provided settings are not valid: "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("exemptImages"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn bad_inputs_exit_2_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let request = write_json(dir.path(), "request.json", &pod_request("nginx:1.27"));
-    let not_json = write(dir.path(), "broken.json", "{ not json").to_str().unwrap().to_owned();
-    let array = write(dir.path(), "array.json", "[1, 2]").to_str().unwrap().to_owned();
+    let not_json = write(dir.path(), "broken.json", "{ not json")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let array = write(dir.path(), "array.json", "[1, 2]")
+        .to_str()
+        .unwrap()
+        .to_owned();
     let cases: [(Vec<&str>, &str); 8] = [
-        (vec![policy(), "-r", "/nonexistent/request.json"], "/nonexistent/request.json"),
+        (
+            vec![policy(), "-r", "/nonexistent/request.json"],
+            "/nonexistent/request.json",
+        ),
         (vec![policy(), "-r", &not_json], "is not valid JSON"),
         (vec![policy(), "-r", &array], "not a JSON object"),
-        (vec!["/nonexistent/policy.wasm", "-r", &request], "/nonexistent/policy.wasm"),
+        (
+            vec!["/nonexistent/policy.wasm", "-r", &request],
+            "/nonexistent/policy.wasm",
+        ),
         (vec![&request, "-r", &request], "not a WebAssembly module"),
-        (vec![policy(), "-r", &request, "--settings-json", "{"], "--settings-json is not valid JSON"),
-        (vec![policy(), "-r", &request, "--timeout", "0"], "--timeout must be a positive number"),
-        (vec![policy(), "-r", &request, "--memory-limit-mib", "5000"], "--memory-limit-mib must be between 1 and 4096"),
+        (
+            vec![policy(), "-r", &request, "--settings-json", "{"],
+            "--settings-json is not valid JSON",
+        ),
+        (
+            vec![policy(), "-r", &request, "--timeout", "0"],
+            "--timeout must be a positive number",
+        ),
+        (
+            vec![policy(), "-r", &request, "--memory-limit-mib", "5000"],
+            "--memory-limit-mib must be between 1 and 4096",
+        ),
     ];
     for (args, expected) in cases {
         let output = run(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(output.stdout.is_empty(), "{args:?}");
-        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
     }
 }
 
@@ -205,7 +303,10 @@ fn verbose_shows_the_policys_log_lines_on_stderr_only() {
     let verbose = run(&[&guest, "-r", &request, "--no-cache", "--verbose"]);
     assert_eq!(stdout_json(&verbose)["response"]["allowed"], true);
     let log = stderr(&verbose);
-    assert!(log.contains(r#"policy INFO looking at the pod image="nginx""#), "{log}");
+    assert!(
+        log.contains(r#"policy INFO looking at the pod image="nginx""#),
+        "{log}"
+    );
     assert!(log.contains("policy console: console says hi"), "{log}");
 }
 
@@ -215,7 +316,8 @@ fn a_mutation_prints_the_base64_json_patch() {
     let pinned = format!("nginx:1.27@{DIGEST}");
     let mut mutated = pod_request(&pinned)["object"].clone();
     mutated["metadata"]["labels"] = json!({"pinned": "true"});
-    let answer = serde_json::to_string(&json!({"accepted": true, "mutated_object": mutated})).unwrap();
+    let answer =
+        serde_json::to_string(&json!({"accepted": true, "mutated_object": mutated})).unwrap();
     let guest = scripted_guest(dir.path(), &answer);
     let request = pod_request("nginx:1.27");
     let request_path = write_json(dir.path(), "request.json", &request);
@@ -223,7 +325,9 @@ fn a_mutation_prints_the_base64_json_patch() {
     let review = stdout_json(&run(&[&guest, "-r", &request_path, "--no-cache"]));
     assert_eq!(review["response"]["allowed"], true);
     assert_eq!(review["response"]["patchType"], "JSONPatch");
-    let patch_bytes = base64::engine::general_purpose::STANDARD.decode(review["response"]["patch"].as_str().unwrap()).unwrap();
+    let patch_bytes = base64::engine::general_purpose::STANDARD
+        .decode(review["response"]["patch"].as_str().unwrap())
+        .unwrap();
     let patch: json_patch::Patch = serde_json::from_slice(&patch_bytes).unwrap();
     let mut patched = request["object"].clone();
     json_patch::patch(&mut patched, &patch).unwrap();
@@ -234,18 +338,49 @@ fn a_mutation_prints_the_base64_json_patch() {
 fn a_trapping_or_looping_policy_exits_2_within_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let request = write_json(dir.path(), "request.json", &pod_request("nginx"));
-    let trap = write(dir.path(), "trap.wat", r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32 i32) (result i32) unreachable))"#);
+    let trap = write(
+        dir.path(),
+        "trap.wat",
+        r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32 i32) (result i32) unreachable))"#,
+    );
     let output = run(&[trap.to_str().unwrap(), "-r", &request, "--no-cache"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("validating the policy settings"), "{}", stderr(&output));
-    assert!(stderr(&output).contains("unreachable"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("validating the policy settings"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("unreachable"),
+        "{}",
+        stderr(&output)
+    );
 
-    let looping = write(dir.path(), "loop.wat", r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#);
+    let looping = write(
+        dir.path(),
+        "loop.wat",
+        r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#,
+    );
     let started = Instant::now();
-    let output = run(&[looping.to_str().unwrap(), "-r", &request, "--no-cache", "--timeout", "0.2"]);
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let output = run(&[
+        looping.to_str().unwrap(),
+        "-r",
+        &request,
+        "--no-cache",
+        "--timeout",
+        "0.2",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("did not finish within the 0.2s deadline"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did not finish within the 0.2s deadline"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -264,12 +399,23 @@ fn the_module_cache_lives_under_xdg_cache_home_and_is_used_on_the_second_run() {
     let cache_dir = cache_home.join("host-harness/modules");
 
     let uncached = run_cached(&["--no-cache"]);
-    assert!(stderr(&uncached).contains("(Compiled)"), "{}", stderr(&uncached));
+    assert!(
+        stderr(&uncached).contains("(Compiled)"),
+        "{}",
+        stderr(&uncached)
+    );
     assert!(!cache_home.exists(), "--no-cache wrote to the cache");
 
     let first = run_cached(&[]);
-    assert!(stderr(&first).contains("(CompiledAndCached)"), "{}", stderr(&first));
-    let entries: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(
+        stderr(&first).contains("(CompiledAndCached)"),
+        "{}",
+        stderr(&first)
+    );
+    let entries: Vec<_> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert!(entries[0].extension().is_some_and(|e| e == "cwasm"));
 
@@ -280,7 +426,11 @@ fn the_module_cache_lives_under_xdg_cache_home_and_is_used_on_the_second_run() {
     // A corrupted entry is recompiled and replaced, not fatal.
     std::fs::write(&entries[0], b"garbage").unwrap();
     let after_corruption = run_cached(&[]);
-    assert!(stderr(&after_corruption).contains("(CompiledAndCached)"), "{}", stderr(&after_corruption));
+    assert!(
+        stderr(&after_corruption).contains("(CompiledAndCached)"),
+        "{}",
+        stderr(&after_corruption)
+    );
     assert_eq!(stdout_json(&after_corruption), stdout_json(&first));
     let again = run_cached(&[]);
     assert!(stderr(&again).contains("(Cache)"), "{}", stderr(&again));

@@ -41,22 +41,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let loading = Instant::now();
     let host = PolicyHost::load(&args.policy.policy_path()?, options)?;
     if verbose {
-        eprintln!("policy module ready in {:.1?} ({:?})", loading.elapsed(), host.module_origin());
+        eprintln!(
+            "policy module ready in {:.1?} ({:?})",
+            loading.elapsed(),
+            host.module_origin()
+        );
     }
 
-    let settings_verdict = host.validate_settings(&settings).context("validating the policy settings")?;
+    let settings_verdict = host
+        .validate_settings(&settings)
+        .context("validating the policy settings")?;
     if !settings_verdict.valid {
-        eprintln!("Provided settings are not valid: {}", settings_verdict.message.unwrap_or_default());
+        eprintln!(
+            "Provided settings are not valid: {}",
+            settings_verdict.message.unwrap_or_default()
+        );
         return Ok(ExitCode::from(1));
     }
 
     let evaluating = Instant::now();
-    let verdict = host.validate(&request, &settings).context("evaluating the request")?;
+    let verdict = host
+        .validate(&request, &settings)
+        .context("evaluating the request")?;
     if verbose {
         eprintln!("request evaluated in {:.1?}", evaluating.elapsed());
     }
     let review = admission_review_response(&request, &verdict);
-    println!("{}", serde_json::to_string(&review).expect("an AdmissionReview always serializes"));
+    println!(
+        "{}",
+        serde_json::to_string(&review).expect("an AdmissionReview always serializes")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -64,12 +78,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn read_request(path: &Path) -> anyhow::Result<Value> {
     let (name, text) = if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading the request from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the request from stdin")?;
         ("stdin".to_owned(), text)
     } else {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the request {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the request {}", path.display()))?;
         (path.display().to_string(), text)
     };
-    let input: Value = serde_json::from_str(&text).with_context(|| format!("the request in {name} is not valid JSON"))?;
-    admission_request_from_input(input).with_context(|| format!("the request in {name} is not an admission request"))
+    let input: Value = serde_json::from_str(&text)
+        .with_context(|| format!("the request in {name} is not valid JSON"))?;
+    admission_request_from_input(input)
+        .with_context(|| format!("the request in {name} is not an admission request"))
 }

@@ -60,7 +60,10 @@ pub(crate) fn load_module(
         Ok(None) => {}
         Err(problem) => {
             if verbose {
-                eprintln!("compiled-module cache: ignoring {}: {problem:#}", entry.display());
+                eprintln!(
+                    "compiled-module cache: ignoring {}: {problem:#}",
+                    entry.display()
+                );
             }
         }
     }
@@ -70,7 +73,10 @@ pub(crate) fn load_module(
         Ok(()) => Ok((module, ModuleOrigin::CompiledAndCached)),
         Err(problem) => {
             if verbose {
-                eprintln!("compiled-module cache: could not store {}: {problem:#}", entry.display());
+                eprintln!(
+                    "compiled-module cache: could not store {}: {problem:#}",
+                    entry.display()
+                );
             }
             Ok((module, ModuleOrigin::Compiled))
         }
@@ -90,7 +96,9 @@ pub(crate) fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     key.update(b"host-harness compiled module\0");
     key.update(Sha256::digest(wasm));
     key.update(WASMTIME_MAJOR.as_bytes());
-    engine.precompile_compatibility_hash().hash(&mut Sha256Hasher(&mut key));
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut Sha256Hasher(&mut key));
     hex(&key.finalize())
 }
 
@@ -115,9 +123,15 @@ fn read_entry(engine: &Engine, entry: &Path) -> anyhow::Result<Option<Module>> {
         Err(error) => return Err(error).context("reading the entry"),
     };
     let header_len = ENTRY_MAGIC.len() + 32;
-    anyhow::ensure!(bytes.len() > header_len && bytes.starts_with(ENTRY_MAGIC), "not a cache entry (or truncated)");
+    anyhow::ensure!(
+        bytes.len() > header_len && bytes.starts_with(ENTRY_MAGIC),
+        "not a cache entry (or truncated)"
+    );
     let (checksum, compiled) = bytes[ENTRY_MAGIC.len()..].split_at(32);
-    anyhow::ensure!(Sha256::digest(compiled).as_slice() == checksum, "the entry's checksum does not match (corrupted)");
+    anyhow::ensure!(
+        Sha256::digest(compiled).as_slice() == checksum,
+        "the entry's checksum does not match (corrupted)"
+    );
     // SAFETY: `compiled` is byte for byte what `Module::serialize` produced when this host stored the entry:
     // the checksum just verified rules out truncation and corruption, and the directory is private to the user
     // (see the module docs for the trust this assumes). wasmtime itself rejects, safely, entries written by a
@@ -130,15 +144,20 @@ fn read_entry(engine: &Engine, entry: &Path) -> anyhow::Result<Option<Module>> {
 }
 
 fn write_entry(module: &Module, cache_dir: &Path, entry: &Path) -> anyhow::Result<()> {
-    let compiled = module.serialize().map_err(anyhow::Error::from).context("serializing the compiled module")?;
+    let compiled = module
+        .serialize()
+        .map_err(anyhow::Error::from)
+        .context("serializing the compiled module")?;
     create_private_dir(cache_dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(cache_dir).context("creating a temporary file")?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(cache_dir).context("creating a temporary file")?;
     file.write_all(ENTRY_MAGIC)?;
     file.write_all(&Sha256::digest(&compiled))?;
     file.write_all(&compiled)?;
     file.flush()?;
     // Rename into place: a concurrent reader sees the old entry, none, or the whole new one.
-    file.persist(entry).context("renaming the entry into place")?;
+    file.persist(entry)
+        .context("renaming the entry into place")?;
     Ok(())
 }
 
@@ -147,7 +166,9 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("creating {}", dir.display()))
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -169,7 +190,10 @@ mod tests {
     }
 
     fn only_entry(dir: &Path) -> PathBuf {
-        let entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(entries.len(), 1, "{entries:?}");
         entries.into_iter().next().unwrap()
     }
@@ -178,7 +202,11 @@ mod tests {
         let mut store = wasmtime::Store::new(engine, ());
         store.set_epoch_deadline(1_000_000);
         let instance = wasmtime::Instance::new(&mut store, module, &[]).unwrap();
-        instance.get_typed_func::<(), i32>(&mut store, "answer").unwrap().call(&mut store, ()).unwrap()
+        instance
+            .get_typed_func::<(), i32>(&mut store, "answer")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap()
     }
 
     #[test]
@@ -191,7 +219,11 @@ mod tests {
         let (second, origin) = load_module(&engine, &wasm(), Some(dir.path()), false).unwrap();
         assert_eq!(origin, ModuleOrigin::Cache);
         assert_eq!(answer(&engine, &second), 42);
-        assert!(only_entry(dir.path()).extension().is_some_and(|e| e == "cwasm"));
+        assert!(
+            only_entry(dir.path())
+                .extension()
+                .is_some_and(|e| e == "cwasm")
+        );
     }
 
     #[test]
@@ -216,7 +248,11 @@ mod tests {
             let (module, origin) = load_module(&engine, &wasm(), Some(dir.path()), false).unwrap();
             assert_eq!(origin, ModuleOrigin::CompiledAndCached);
             assert_eq!(answer(&engine, &module), 42);
-            assert_eq!(std::fs::read(&entry).unwrap(), good, "the bad entry was replaced");
+            assert_eq!(
+                std::fs::read(&entry).unwrap(),
+                good,
+                "the bad entry was replaced"
+            );
         }
     }
 
@@ -226,7 +262,8 @@ mod tests {
         let blocker = dir.path().join("a-file-not-a-directory");
         std::fs::write(&blocker, b"").unwrap();
         let engine = engine();
-        let (module, origin) = load_module(&engine, &wasm(), Some(&blocker.join("modules")), false).unwrap();
+        let (module, origin) =
+            load_module(&engine, &wasm(), Some(&blocker.join("modules")), false).unwrap();
         assert_eq!(origin, ModuleOrigin::Compiled);
         assert_eq!(answer(&engine, &module), 42);
     }
@@ -234,9 +271,17 @@ mod tests {
     #[test]
     fn keys_differ_by_module_and_by_engine_configuration() {
         let engine = engine();
-        let other_module = wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 7))"#).unwrap();
-        assert_ne!(cache_key(&engine, &wasm()), cache_key(&engine, &other_module));
-        assert_eq!(cache_key(&engine, &wasm()), cache_key(&super::super::engine::build_engine().unwrap(), &wasm()));
+        let other_module =
+            wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 7))"#)
+                .unwrap();
+        assert_ne!(
+            cache_key(&engine, &wasm()),
+            cache_key(&engine, &other_module)
+        );
+        assert_eq!(
+            cache_key(&engine, &wasm()),
+            cache_key(&super::super::engine::build_engine().unwrap(), &wasm())
+        );
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(false);
         let unlike = Engine::new(&config).unwrap();
@@ -246,6 +291,9 @@ mod tests {
     #[test]
     fn invalid_modules_fail_with_a_clear_error() {
         let error = load_module(&engine(), b"\0asm\x01\0\0\0garbage", None, false).unwrap_err();
-        assert!(format!("{error:#}").contains("not a valid WebAssembly module"), "{error:#}");
+        assert!(
+            format!("{error:#}").contains("not a valid WebAssembly module"),
+            "{error:#}"
+        );
     }
 }

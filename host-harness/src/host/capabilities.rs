@@ -51,15 +51,26 @@ impl Capabilities {
     /// The capabilities every Kubewarden host serves: `kubewarden`/`tracing`/`log` (policy logs, discarded
     /// unless the host runs verbose).
     pub fn new() -> Self {
-        let builtin_log: Arc<dyn HostCapability> = Arc::new(PolicyLog { echo_to_stderr: false });
-        let mut capabilities = Capabilities { table: HashMap::new(), builtin_log: builtin_log.clone() };
+        let builtin_log: Arc<dyn HostCapability> = Arc::new(PolicyLog {
+            echo_to_stderr: false,
+        });
+        let mut capabilities = Capabilities {
+            table: HashMap::new(),
+            builtin_log: builtin_log.clone(),
+        };
         let (binding, namespace, operation) = POLICY_LOG;
         capabilities.register(binding, namespace, operation, builtin_log);
         capabilities
     }
 
     /// Serves (binding, namespace, operation) with `handler`, replacing any handler registered there before.
-    pub fn register(&mut self, binding: &str, namespace: &str, operation: &str, handler: Arc<dyn HostCapability>) {
+    pub fn register(
+        &mut self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        handler: Arc<dyn HostCapability>,
+    ) {
         let key = CapabilityKey {
             binding: binding.to_owned(),
             namespace: namespace.to_owned(),
@@ -89,8 +100,17 @@ impl Capabilities {
             namespace: namespace.into(),
             operation: operation.into(),
         };
-        if self.table.get(&key).is_some_and(|handler| Arc::ptr_eq(handler, &self.builtin_log)) {
-            self.table.insert(key, Arc::new(PolicyLog { echo_to_stderr: true }));
+        if self
+            .table
+            .get(&key)
+            .is_some_and(|handler| Arc::ptr_eq(handler, &self.builtin_log))
+        {
+            self.table.insert(
+                key,
+                Arc::new(PolicyLog {
+                    echo_to_stderr: true,
+                }),
+            );
         }
         self
     }
@@ -104,7 +124,9 @@ impl Default for Capabilities {
 
 impl fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Capabilities").field("served", &self.keys()).finish()
+        f.debug_struct("Capabilities")
+            .field("served", &self.keys())
+            .finish()
     }
 }
 
@@ -129,7 +151,10 @@ pub(crate) fn format_policy_log(payload: &[u8]) -> String {
     let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(payload) else {
         return format!("policy log: {}", String::from_utf8_lossy(payload));
     };
-    let level = event.remove("level").and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_else(|| "LOG".into());
+    let level = event
+        .remove("level")
+        .and_then(|v| v.as_str().map(str::to_uppercase))
+        .unwrap_or_else(|| "LOG".into());
     let message = match event.remove("message") {
         Some(Value::String(message)) => message,
         Some(other) => other.to_string(),
@@ -163,33 +188,59 @@ mod tests {
     }
 
     fn key(binding: &str, namespace: &str, operation: &str) -> CapabilityKey {
-        CapabilityKey { binding: binding.into(), namespace: namespace.into(), operation: operation.into() }
+        CapabilityKey {
+            binding: binding.into(),
+            namespace: namespace.into(),
+            operation: operation.into(),
+        }
     }
 
     #[test]
     fn new_serves_the_policy_log_and_nothing_else() {
         let capabilities = Capabilities::new();
         assert_eq!(capabilities.keys(), vec!["kubewarden/tracing/log"]);
-        let log = capabilities.get(&key("kubewarden", "tracing", "log")).unwrap();
-        assert_eq!(log.call(br#"{"level":"info","message":"hi"}"#), Ok(Vec::new()));
-        assert!(capabilities.get(&key("kubewarden", "oci", "v1/manifest_digest")).is_none());
+        let log = capabilities
+            .get(&key("kubewarden", "tracing", "log"))
+            .unwrap();
+        assert_eq!(
+            log.call(br#"{"level":"info","message":"hi"}"#),
+            Ok(Vec::new())
+        );
+        assert!(
+            capabilities
+                .get(&key("kubewarden", "oci", "v1/manifest_digest"))
+                .is_none()
+        );
     }
 
     #[test]
     fn a_registered_capability_is_found_under_its_exact_triple_only() {
         let mut capabilities = Capabilities::new();
         capabilities.register("kubewarden", "oci", "v1/manifest_digest", Arc::new(Echo));
-        let echo = capabilities.get(&key("kubewarden", "oci", "v1/manifest_digest")).unwrap();
+        let echo = capabilities
+            .get(&key("kubewarden", "oci", "v1/manifest_digest"))
+            .unwrap();
         assert_eq!(echo.call(b"x"), Ok(b"x".to_vec()));
-        assert!(capabilities.get(&key("kubewarden", "oci", "v1/oci_manifest")).is_none());
-        assert!(capabilities.get(&key("other", "oci", "v1/manifest_digest")).is_none());
+        assert!(
+            capabilities
+                .get(&key("kubewarden", "oci", "v1/oci_manifest"))
+                .is_none()
+        );
+        assert!(
+            capabilities
+                .get(&key("other", "oci", "v1/manifest_digest"))
+                .is_none()
+        );
     }
 
     #[test]
     fn verbose_replaces_only_the_builtin_log_handler() {
         let builtin = Capabilities::new().with_policy_logs_on_stderr();
         let log_key = key("kubewarden", "tracing", "log");
-        assert!(!Arc::ptr_eq(builtin.get(&log_key).unwrap(), &builtin.builtin_log));
+        assert!(!Arc::ptr_eq(
+            builtin.get(&log_key).unwrap(),
+            &builtin.builtin_log
+        ));
 
         let mut custom = Capabilities::new();
         let mine: Arc<dyn HostCapability> = Arc::new(Echo);
@@ -203,7 +254,10 @@ mod tests {
         let line = format_policy_log(
             br#"{"level":"warning","message":"image not pinned","file":"src/lib.rs","line":3,"column":1,"image":"nginx","count":2}"#,
         );
-        assert_eq!(line, r#"policy WARNING image not pinned count=2 image="nginx""#);
+        assert_eq!(
+            line,
+            r#"policy WARNING image not pinned count=2 image="nginx""#
+        );
         assert_eq!(format_policy_log(b"not json"), "policy log: not json");
     }
 }

@@ -17,7 +17,10 @@ pub enum EvaluationError {
         "the policy exceeded the memory limit: it asked for {} MiB, the limit is {} MiB",
         .requested_bytes.div_ceil(MIB), .limit_bytes / MIB
     )]
-    MemoryLimit { limit_bytes: u64, requested_bytes: u64 },
+    MemoryLimit {
+        limit_bytes: u64,
+        requested_bytes: u64,
+    },
 
     /// The module trapped (unreachable, out-of-bounds access, stack overflow, a Rust panic in the guest…).
     #[error("the policy trapped during {operation}: {message}")]

@@ -84,24 +84,41 @@ const INIT_FUNCTIONS: [&str; 3] = ["_initialize", "_start", "wapc_init"];
 impl PolicyHost {
     /// Loads the module at `path` (a WebAssembly binary, or WAT text).
     pub fn load(path: &Path, options: HostOptions) -> anyhow::Result<PolicyHost> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading the policy module {}", path.display()))?;
-        Self::from_bytes(&bytes, options).with_context(|| format!("loading the policy module {}", path.display()))
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the policy module {}", path.display()))?;
+        Self::from_bytes(&bytes, options)
+            .with_context(|| format!("loading the policy module {}", path.display()))
     }
 
     /// Loads a module from memory: a WebAssembly binary, or WAT text.
     pub fn from_bytes(wasm_or_wat: &[u8], options: HostOptions) -> anyhow::Result<PolicyHost> {
         let module_bytes = module_binary(wasm_or_wat)?;
-        let memory_limit_bytes = options.memory_limit_bytes.min(engine::WASM32_MAX_MEMORY_BYTES);
+        let memory_limit_bytes = options
+            .memory_limit_bytes
+            .min(engine::WASM32_MAX_MEMORY_BYTES);
         let engine = engine::build_engine()?;
-        let cache_dir = if options.cache { cache::default_cache_dir() } else { None };
-        let (module, module_origin) = cache::load_module(&engine, &module_bytes, cache_dir.as_deref(), options.verbose)?;
+        let cache_dir = if options.cache {
+            cache::default_cache_dir()
+        } else {
+            None
+        };
+        let (module, module_origin) = cache::load_module(
+            &engine,
+            &module_bytes,
+            cache_dir.as_deref(),
+            options.verbose,
+        )?;
 
-        let imports_wasi = module.imports().any(|import| import.module() == "wasi_snapshot_preview1");
+        let imports_wasi = module
+            .imports()
+            .any(|import| import.module() == "wasi_snapshot_preview1");
         let mut linker = Linker::new(&engine);
         wapc::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         if imports_wasi {
             wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut StoreState| {
-                state.wasi.as_mut().expect("a WASI context is created for every store of a module that imports WASI")
+                state.wasi.as_mut().expect(
+                    "a WASI context is created for every store of a module that imports WASI",
+                )
             })
             .map_err(anyhow::Error::from)?;
         }
@@ -113,8 +130,11 @@ impl PolicyHost {
         if options.timeout.is_some() {
             engine::start_epoch_ticker(&engine)?;
         }
-        let capabilities =
-            if options.verbose { options.capabilities.with_policy_logs_on_stderr() } else { options.capabilities };
+        let capabilities = if options.verbose {
+            options.capabilities.with_policy_logs_on_stderr()
+        } else {
+            options.capabilities
+        };
         Ok(PolicyHost {
             engine,
             instance_pre,
@@ -140,7 +160,10 @@ impl PolicyHost {
     }
 
     /// Asks the policy whether `settings` are valid (the waPC `validate_settings` call, with the raw settings).
-    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidation, EvaluationError> {
+    pub fn validate_settings(
+        &self,
+        settings: &Value,
+    ) -> Result<SettingsValidation, EvaluationError> {
         const OPERATION: &str = "validate_settings";
         let payload = serde_json::to_vec(settings).expect("a serde_json::Value always serializes");
         let answer = self.call(OPERATION, payload)?;
@@ -149,7 +172,11 @@ impl PolicyHost {
 
     /// Asks the policy for its verdict on `request`, a bare AdmissionRequest, under `settings`
     /// (the waPC `validate` call, with `{"request": …, "settings": …}`).
-    pub fn validate(&self, request: &Value, settings: &Value) -> Result<ValidationResponse, EvaluationError> {
+    pub fn validate(
+        &self,
+        request: &Value,
+        settings: &Value,
+    ) -> Result<ValidationResponse, EvaluationError> {
         const OPERATION: &str = "validate";
         let answer = self.call(OPERATION, validation_payload(request, settings))?;
         parse_answer(OPERATION, &answer)
@@ -186,8 +213,15 @@ impl PolicyHost {
         outcome.map_err(|failure| self.classify(failure, store.data(), operation))
     }
 
-    fn run_guest_call(&self, store: &mut Store<StoreState>, operation: &str) -> Result<Vec<u8>, Failure> {
-        let instance = self.instance_pre.instantiate(&mut *store).map_err(Failure::Instantiation)?;
+    fn run_guest_call(
+        &self,
+        store: &mut Store<StoreState>,
+        operation: &str,
+    ) -> Result<Vec<u8>, Failure> {
+        let instance = self
+            .instance_pre
+            .instantiate(&mut *store)
+            .map_err(Failure::Instantiation)?;
         if instance.get_memory(&mut *store, "memory").is_none() {
             return Err(Failure::Missing("memory"));
         }
@@ -202,15 +236,29 @@ impl PolicyHost {
             (state.operation.len(), state.payload.len())
         };
         let (operation_len, payload_len) = (wasm32_len(operation_len)?, wasm32_len(payload_len)?);
-        let succeeded = guest_call.call(&mut *store, (operation_len, payload_len)).map_err(Failure::Wasm)?;
+        let succeeded = guest_call
+            .call(&mut *store, (operation_len, payload_len))
+            .map_err(Failure::Wasm)?;
 
         let state = store.data_mut();
-        match (succeeded, state.guest_response.take(), state.guest_error.take()) {
+        match (
+            succeeded,
+            state.guest_response.take(),
+            state.guest_error.take(),
+        ) {
             (1, Some(response), _) => Ok(response),
-            (1, None, _) => Err(Failure::BadResponse("the guest reported success but never called __guest_response".into())),
-            (0, _, Some(error)) => Err(Failure::GuestError(String::from_utf8_lossy(&error).into_owned())),
-            (0, _, None) => Err(Failure::GuestError(format!("{operation} failed without an error message"))),
-            (other, _, _) => Err(Failure::BadResponse(format!("__guest_call returned {other}, not 1 (success) or 0 (failure)"))),
+            (1, None, _) => Err(Failure::BadResponse(
+                "the guest reported success but never called __guest_response".into(),
+            )),
+            (0, _, Some(error)) => Err(Failure::GuestError(
+                String::from_utf8_lossy(&error).into_owned(),
+            )),
+            (0, _, None) => Err(Failure::GuestError(format!(
+                "{operation} failed without an error message"
+            ))),
+            (other, _, _) => Err(Failure::BadResponse(format!(
+                "__guest_call returned {other}, not 1 (success) or 0 (failure)"
+            ))),
         }
     }
 
@@ -227,19 +275,25 @@ impl PolicyHost {
     /// Turns a failed evaluation into the error a caller sees, using what the store recorded on the way.
     fn classify(&self, failure: Failure, state: &StoreState, operation: &str) -> EvaluationError {
         if let Some(requested_bytes) = state.memory.exceeded_with {
-            return EvaluationError::MemoryLimit { limit_bytes: self.memory_limit_bytes, requested_bytes };
+            return EvaluationError::MemoryLimit {
+                limit_bytes: self.memory_limit_bytes,
+                requested_bytes,
+            };
         }
         let operation = operation.to_owned();
         match failure {
             Failure::Missing(name) => EvaluationError::MissingExport { name: name.into() },
             Failure::BadResponse(reason) => EvaluationError::BadResponse { operation, reason },
             Failure::GuestError(message) => EvaluationError::Guest { operation, message },
-            Failure::Instantiation(error) => {
-                self.classify_wasm(error, operation, |message| EvaluationError::Instantiation { message })
-            }
+            Failure::Instantiation(error) => self.classify_wasm(error, operation, |message| {
+                EvaluationError::Instantiation { message }
+            }),
             Failure::Wasm(error) => {
                 let trap_operation = operation.clone();
-                self.classify_wasm(error, operation, |message| EvaluationError::Trap { operation: trap_operation, message })
+                self.classify_wasm(error, operation, |message| EvaluationError::Trap {
+                    operation: trap_operation,
+                    message,
+                })
             }
         }
     }
@@ -256,11 +310,17 @@ impl PolicyHost {
             return EvaluationError::Timeout { limit };
         }
         if let Some(GuestViolation(message)) = error.downcast_ref::<GuestViolation>() {
-            return EvaluationError::ProtocolViolation { operation, message: message.clone() };
+            return EvaluationError::ProtocolViolation {
+                operation,
+                message: message.clone(),
+            };
         }
         if error.downcast_ref::<MemoryLimitExceeded>().is_some() {
             // Normally caught by `classify` through the store; kept for completeness.
-            return EvaluationError::MemoryLimit { limit_bytes: self.memory_limit_bytes, requested_bytes: 0 };
+            return EvaluationError::MemoryLimit {
+                limit_bytes: self.memory_limit_bytes,
+                requested_bytes: 0,
+            };
         }
         if let Some(I32Exit(code)) = error.downcast_ref::<I32Exit>() {
             return otherwise(format!("the policy exited with status {code}"));
@@ -277,10 +337,15 @@ fn module_binary(wasm_or_wat: &[u8]) -> anyhow::Result<Vec<u8>> {
     }
     // WAT text starts with `(` or a comment; anything else (a JSON file, an ELF binary, an OCI reference
     // written to a file…) gets a short error rather than a WAT parser error quoting its first line.
-    let looks_like_wat = std::str::from_utf8(wasm_or_wat)
-        .is_ok_and(|text| text.trim_start().starts_with('(') || text.trim_start().starts_with(";;"));
-    anyhow::ensure!(looks_like_wat, "the policy is not a WebAssembly module: it does not start with the \\0asm magic bytes");
-    let binary = wat::parse_bytes(wasm_or_wat).context("the policy is WAT text that does not parse")?;
+    let looks_like_wat = std::str::from_utf8(wasm_or_wat).is_ok_and(|text| {
+        text.trim_start().starts_with('(') || text.trim_start().starts_with(";;")
+    });
+    anyhow::ensure!(
+        looks_like_wat,
+        "the policy is not a WebAssembly module: it does not start with the \\0asm magic bytes"
+    );
+    let binary =
+        wat::parse_bytes(wasm_or_wat).context("the policy is WAT text that does not parse")?;
     Ok(binary.into_owned())
 }
 
@@ -293,13 +358,21 @@ enum Failure {
     BadResponse(String),
 }
 
-fn run_init_function(store: &mut Store<StoreState>, instance: &Instance, name: &str) -> Result<(), Failure> {
+fn run_init_function(
+    store: &mut Store<StoreState>,
+    instance: &Instance,
+    name: &str,
+) -> Result<(), Failure> {
     if instance.get_func(&mut *store, name).is_none() {
         return Ok(());
     }
     let init = instance
         .get_typed_func::<(), ()>(&mut *store, name)
-        .map_err(|_| Failure::BadResponse(format!("the export `{name}` must take no arguments and return nothing")))?;
+        .map_err(|_| {
+            Failure::BadResponse(format!(
+                "the export `{name}` must take no arguments and return nothing"
+            ))
+        })?;
     match init.call(&mut *store, ()) {
         Ok(()) => Ok(()),
         // A WASI command's `_start` may end with `proc_exit(0)`: that is a normal end of initialisation.
@@ -309,9 +382,11 @@ fn run_init_function(store: &mut Store<StoreState>, instance: &Instance, name: &
 }
 
 fn wasm32_len(len: usize) -> Result<i32, Failure> {
-    u32::try_from(len)
-        .map(|len| len as i32)
-        .map_err(|_| Failure::BadResponse(format!("the message is {len} bytes, more than a wasm32 guest can address")))
+    u32::try_from(len).map(|len| len as i32).map_err(|_| {
+        Failure::BadResponse(format!(
+            "the message is {len} bytes, more than a wasm32 guest can address"
+        ))
+    })
 }
 
 /// A readable account of a wasmtime error: the trap (or host error) itself, then the start of the wasm
@@ -338,14 +413,20 @@ fn describe_wasm_error(error: &wasmtime::Error) -> String {
 }
 
 /// Parses a guest's JSON answer to `operation`.
-fn parse_answer<T: serde::de::DeserializeOwned>(operation: &str, answer: &[u8]) -> Result<T, EvaluationError> {
+fn parse_answer<T: serde::de::DeserializeOwned>(
+    operation: &str,
+    answer: &[u8],
+) -> Result<T, EvaluationError> {
     serde_json::from_slice(answer).map_err(|error| {
         const SHOWN: usize = 200;
         let shown = String::from_utf8_lossy(&answer[..answer.len().min(SHOWN)]).into_owned();
         let ellipsis = if answer.len() > SHOWN { "…" } else { "" };
         EvaluationError::BadResponse {
             operation: operation.to_owned(),
-            reason: format!("{error} (the answer was {} bytes: {shown:?}{ellipsis})", answer.len()),
+            reason: format!(
+                "{error} (the answer was {} bytes: {shown:?}{ellipsis})",
+                answer.len()
+            ),
         }
     })
 }

@@ -70,7 +70,10 @@ impl StoreState {
             capabilities,
             verbose,
             deadline,
-            memory: MemoryCap { limit_bytes: memory_limit_bytes, exceeded_with: None },
+            memory: MemoryCap {
+                limit_bytes: memory_limit_bytes,
+                exceeded_with: None,
+            },
             wasi,
         }
     }
@@ -90,7 +93,12 @@ pub(crate) struct MemoryCap {
 pub(crate) struct MemoryLimitExceeded;
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit_bytes {
             self.exceeded_with = Some(desired as u64);
             return Err(wasmtime::Error::new(MemoryLimitExceeded));
@@ -98,7 +106,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables are bounded by the instance allocator's own limits.
         Ok(true)
     }
@@ -130,7 +143,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result
 
 /// `__guest_request(op_ptr, ptr)`: the guest asks for the operation name and the message, into buffers of the
 /// lengths `__guest_call` announced.
-fn guest_request(mut caller: Caller<'_, StoreState>, op_ptr: i32, ptr: i32) -> wasmtime::Result<()> {
+fn guest_request(
+    mut caller: Caller<'_, StoreState>,
+    op_ptr: i32,
+    ptr: i32,
+) -> wasmtime::Result<()> {
     let memory = exported_memory(&mut caller, "__guest_request")?;
     let (data, state) = memory.data_and_store_mut(&mut caller);
     copy_into_guest(data, "__guest_request", op_ptr, state.operation.as_bytes())?;
@@ -167,7 +184,11 @@ fn host_call(
     payload_len: i32,
 ) -> wasmtime::Result<i32> {
     const FUNCTION: &str = "__host_call";
-    if caller.data().deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+    if caller
+        .data()
+        .deadline
+        .is_some_and(|deadline| Instant::now() >= deadline)
+    {
         return Err(wasmtime::Error::new(DeadlinePassed));
     }
     let memory = exported_memory(&mut caller, FUNCTION)?;
@@ -183,7 +204,9 @@ fn host_call(
     state.host_response.clear();
     state.host_error.clear();
     let outcome = match state.capabilities.get(&key) {
-        None => Err(format!("host capability {key} is not served by host-harness")),
+        None => Err(format!(
+            "host capability {key} is not served by host-harness"
+        )),
         // A capability is code outside this module; one that panics fails this call, not the harness.
         Some(handler) => catch_unwind(AssertUnwindSafe(|| handler.call(&payload)))
             .unwrap_or_else(|_| Err(format!("host capability {key} panicked"))),
@@ -244,15 +267,25 @@ fn wasm_len(len: usize) -> i32 {
 }
 
 /// The guest's exported linear memory, which every waPC guest must export as `memory`.
-fn exported_memory(caller: &mut Caller<'_, StoreState>, function: &str) -> wasmtime::Result<Memory> {
+fn exported_memory(
+    caller: &mut Caller<'_, StoreState>,
+    function: &str,
+) -> wasmtime::Result<Memory> {
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
-        _ => Err(violation(format!("{function} was called but the module exports no linear memory named `memory`"))),
+        _ => Err(violation(format!(
+            "{function} was called but the module exports no linear memory named `memory`"
+        ))),
     }
 }
 
 /// The guest's `[ptr, ptr + len)`, checked against its memory.
-fn guest_slice<'a>(data: &'a [u8], function: &str, ptr: i32, len: i32) -> wasmtime::Result<&'a [u8]> {
+fn guest_slice<'a>(
+    data: &'a [u8],
+    function: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<&'a [u8]> {
     // wasm32 pointers and lengths are unsigned 32-bit values carried in i32s.
     let (start, length) = (ptr as u32 as usize, len as u32 as usize);
     start
@@ -262,7 +295,12 @@ fn guest_slice<'a>(data: &'a [u8], function: &str, ptr: i32, len: i32) -> wasmti
 }
 
 /// The guest's `[ptr, ptr + bytes.len())` overwritten with `bytes`, checked against its memory.
-fn copy_into_guest(data: &mut [u8], function: &str, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+fn copy_into_guest(
+    data: &mut [u8],
+    function: &str,
+    ptr: i32,
+    bytes: &[u8],
+) -> wasmtime::Result<()> {
     let start = ptr as u32 as usize;
     let memory_size = data.len();
     let target = start
@@ -274,14 +312,29 @@ fn copy_into_guest(data: &mut [u8], function: &str, ptr: i32, bytes: &[u8]) -> w
 }
 
 /// A name the guest passes to `__host_call`, which must be UTF-8.
-fn guest_str(data: &[u8], function: &str, what: &str, ptr: i32, len: i32) -> wasmtime::Result<String> {
+fn guest_str(
+    data: &[u8],
+    function: &str,
+    what: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<String> {
     let bytes = guest_slice(data, function, ptr, len)?;
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| violation(format!("{function} was passed a {what} that is not UTF-8: {:?}", String::from_utf8_lossy(bytes))))
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        violation(format!(
+            "{function} was passed a {what} that is not UTF-8: {:?}",
+            String::from_utf8_lossy(bytes)
+        ))
+    })
 }
 
 /// A message the guest hands back, bounds-checked and capped at [`MAX_GUEST_MESSAGE_BYTES`].
-fn read_guest_message(caller: &mut Caller<'_, StoreState>, function: &str, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
+fn read_guest_message(
+    caller: &mut Caller<'_, StoreState>,
+    function: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<Vec<u8>> {
     let length = len as u32 as usize;
     if length > MAX_GUEST_MESSAGE_BYTES {
         return Err(violation(format!(
@@ -293,7 +346,12 @@ fn read_guest_message(caller: &mut Caller<'_, StoreState>, function: &str, ptr: 
     Ok(guest_slice(memory.data(&*caller), function, ptr, len)?.to_vec())
 }
 
-fn out_of_bounds(function: &str, start: usize, length: usize, memory_size: usize) -> wasmtime::Error {
+fn out_of_bounds(
+    function: &str,
+    start: usize,
+    length: usize,
+    memory_size: usize,
+) -> wasmtime::Error {
     violation(format!(
         "{function} was passed the buffer [{start:#x}, {start:#x} + {length}) outside the guest's {memory_size}-byte memory"
     ))
@@ -318,9 +376,18 @@ mod tests {
     #[test]
     fn slices_outside_memory_are_violations_even_when_the_sum_wraps() {
         let data = [0u8; 16];
-        for (ptr, len) in [(15, 2), (16, 1), (-1, 1), (1, -1), (i32::MAX, i32::MAX), (-16, 32)] {
+        for (ptr, len) in [
+            (15, 2),
+            (16, 1),
+            (-1, 1),
+            (1, -1),
+            (i32::MAX, i32::MAX),
+            (-16, 32),
+        ] {
             let error = guest_slice(&data, "__guest_response", ptr, len).unwrap_err();
-            let violation = error.downcast_ref::<GuestViolation>().expect("a GuestViolation");
+            let violation = error
+                .downcast_ref::<GuestViolation>()
+                .expect("a GuestViolation");
             assert!(violation.0.contains("__guest_response"), "{}", violation.0);
             assert!(violation.0.contains("16-byte memory"), "{}", violation.0);
         }

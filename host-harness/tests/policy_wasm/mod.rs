@@ -12,11 +12,18 @@ pub fn policy_wasm() -> &'static Path {
         if let Some(path) = std::env::var_os("REQUIRE_DIGEST_POLICY") {
             return PathBuf::from(path);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host-harness/ sits in the workspace root");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("host-harness/ sits in the workspace root");
         let path = root.join("policy.wasm");
         if !path.exists() {
-            let status = Command::new(root.join("scripts/build-policy.sh")).status().expect("running scripts/build-policy.sh");
-            assert!(status.success(), "scripts/build-policy.sh failed; see its output above");
+            let status = Command::new(root.join("scripts/build-policy.sh"))
+                .status()
+                .expect("running scripts/build-policy.sh");
+            assert!(
+                status.success(),
+                "scripts/build-policy.sh failed; see its output above"
+            );
         }
         path
     })
