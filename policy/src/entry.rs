@@ -42,23 +42,33 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
     let outcome = serde_json::from_slice::<Value>(payload)
         .map_err(|error| format!("settings are not valid JSON: {error}"))
         .and_then(|settings| Settings::from_json(&settings));
-    let response = SettingsValidationResponse { valid: outcome.is_ok(), message: outcome.err() };
-    serde_json::to_vec(&response)
-        .unwrap_or_else(|_| br#"{"valid":false,"message":"require-digest could not encode its response"}"#.to_vec())
+    let response = SettingsValidationResponse {
+        valid: outcome.is_ok(),
+        message: outcome.err(),
+    };
+    serde_json::to_vec(&response).unwrap_or_else(|_| {
+        br#"{"valid":false,"message":"require-digest could not encode its response"}"#.to_vec()
+    })
 }
 
 /// The settings and the AdmissionRequest of a validation payload. Parsed as a `Value` on purpose: with duplicate
 /// keys, serde_json keeps the last value, as the API server's Go decoder does, so the policy judges what the cluster
 /// will store.
 fn read_payload(payload: &[u8]) -> Result<(Settings, Value), String> {
-    let mut payload: Value =
-        serde_json::from_slice(payload).map_err(|error| format!("malformed validation payload: {error}"))?;
+    let mut payload: Value = serde_json::from_slice(payload)
+        .map_err(|error| format!("malformed validation payload: {error}"))?;
     if !payload.is_object() {
-        return Err(format!("malformed validation payload: must be an object, found {}", json_type(&payload)));
+        return Err(format!(
+            "malformed validation payload: must be an object, found {}",
+            json_type(&payload)
+        ));
     }
     let settings = Settings::from_json(payload.get("settings").unwrap_or(&Value::Null))
         .map_err(|error| format!("invalid settings: {error}"))?;
-    let request = payload.get_mut("request").map(Value::take).unwrap_or(Value::Null);
+    let request = payload
+        .get_mut("request")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
     if request.is_null() {
         return Err("malformed admission request: request is missing".to_string());
     }

@@ -19,11 +19,17 @@ mod wapc_entry {
     pub extern "C" fn wapc_init() {
         register_function("validate", validate);
         register_function("validate_settings", validate_settings);
-        register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+        register_function(
+            "protocol_version",
+            kubewarden_policy_sdk::protocol_version_guest,
+        );
     }
 
     fn validate(payload: &[u8]) -> CallResult {
-        Ok(crate::entry::validate(payload, &crate::resolver::HostResolver))
+        Ok(crate::entry::validate(
+            payload,
+            &crate::resolver::HostResolver,
+        ))
     }
 
     fn validate_settings(payload: &[u8]) -> CallResult {

@@ -64,7 +64,9 @@ impl Algorithm {
     }
 
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|algorithm| algorithm.name() == name)
+        Algorithm::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name() == name)
     }
 }
 
@@ -74,7 +76,8 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// Why a reference (or a digest) is not acceptable. `Display` is the reason shown to the user.
+/// Why a reference (or a digest) is not acceptable. `Display` is the reason shown to the user; the parts of the
+/// reference it quotes are escaped (`{:?}`), so no reference can add lines to a rejection message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReferenceError {
     Empty,
@@ -82,20 +85,48 @@ pub enum ReferenceError {
     MoreThanOneAt,
     MissingName,
     HexIdentifierAsName,
-    InvalidDomain { domain: String },
-    InvalidPort { port: String },
-    InvalidIpv6 { host: String },
-    UppercaseName { path: String },
-    InvalidPathComponent { component: String },
-    NameTooLong { length: usize },
+    InvalidDomain {
+        domain: String,
+    },
+    InvalidPort {
+        port: String,
+    },
+    InvalidIpv6 {
+        host: String,
+    },
+    UppercaseName {
+        path: String,
+    },
+    InvalidPathComponent {
+        component: String,
+    },
+    NameTooLong {
+        length: usize,
+    },
     EmptyTag,
-    InvalidTag { tag: String },
-    TagTooLong { length: usize },
+    InvalidTag {
+        tag: String,
+    },
+    TagTooLong {
+        length: usize,
+    },
     DigestWithoutAlgorithm,
-    DigestAlgorithmNotAllowed { algorithm: String, allowed: Vec<Algorithm> },
-    DigestUppercaseHex { algorithm: Algorithm, found: char },
-    DigestNotHex { algorithm: Algorithm, found: char },
-    DigestWrongLength { algorithm: Algorithm, found: usize },
+    DigestAlgorithmNotAllowed {
+        algorithm: String,
+        allowed: Vec<Algorithm>,
+    },
+    DigestUppercaseHex {
+        algorithm: Algorithm,
+        found: char,
+    },
+    DigestNotHex {
+        algorithm: Algorithm,
+        found: char,
+    },
+    DigestWrongLength {
+        algorithm: Algorithm,
+        found: usize,
+    },
 }
 
 impl fmt::Display for ReferenceError {
@@ -103,22 +134,29 @@ impl fmt::Display for ReferenceError {
         use ReferenceError::*;
         match self {
             Empty => write!(f, "image reference is empty"),
-            SurroundingWhitespace => write!(f, "image reference has leading or trailing whitespace"),
+            SurroundingWhitespace => {
+                write!(f, "image reference has leading or trailing whitespace")
+            }
             MoreThanOneAt => write!(f, "image reference has more than one \"@\""),
             MissingName => write!(f, "image reference has no repository name"),
             HexIdentifierAsName => {
-                write!(f, "repository name must not be a 64-character hex string (that is an image ID, not a name)")
+                write!(
+                    f,
+                    "repository name must not be a 64-character hex string (that is an image ID, not a name)"
+                )
             }
             InvalidDomain { domain } => write!(
                 f,
-                "registry \"{domain}\" is not a valid host name (dot-separated letters, digits and inner hyphens)"
+                "registry {domain:?} is not a valid host name (dot-separated letters, digits and inner hyphens)"
             ),
-            InvalidPort { port } => write!(f, "registry port \"{port}\" must be digits"),
-            InvalidIpv6 { host } => write!(f, "registry \"{host}\" is not a valid bracketed IPv6 address"),
-            UppercaseName { path } => write!(f, "repository name must be lowercase (\"{path}\")"),
+            InvalidPort { port } => write!(f, "registry port {port:?} must be digits"),
+            InvalidIpv6 { host } => {
+                write!(f, "registry {host:?} is not a valid bracketed IPv6 address")
+            }
+            UppercaseName { path } => write!(f, "repository name must be lowercase ({path:?})"),
             InvalidPathComponent { component } => write!(
                 f,
-                "repository path component \"{component}\" is invalid (lowercase letters and digits, separated by \
+                "repository path component {component:?} is invalid (lowercase letters and digits, separated by \
                  \".\", \"_\", \"__\" or hyphens)"
             ),
             NameTooLong { length } => write!(
@@ -129,12 +167,19 @@ impl fmt::Display for ReferenceError {
             EmptyTag => write!(f, "tag after \":\" is empty"),
             InvalidTag { tag } => write!(
                 f,
-                "tag \"{tag}\" is invalid (letters, digits and \"_\", then also \".\" and \"-\")"
+                "tag {tag:?} is invalid (letters, digits and \"_\", then also \".\" and \"-\")"
             ),
-            TagTooLong { length } => write!(f, "tag is {length} characters long, the limit is {TAG_MAX_LEN}"),
+            TagTooLong { length } => write!(
+                f,
+                "tag is {length} characters long, the limit is {TAG_MAX_LEN}"
+            ),
             DigestWithoutAlgorithm => write!(f, "digest must be written as algorithm:hex"),
             DigestAlgorithmNotAllowed { algorithm, allowed } => {
-                write!(f, "digest algorithm {algorithm} is not allowed (allowed: ")?;
+                write!(
+                    f,
+                    "digest algorithm {} is not allowed (allowed: ",
+                    algorithm.escape_debug()
+                )?;
                 for (i, allowed) in allowed.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -174,7 +219,9 @@ pub struct Digest {
 impl Digest {
     /// Parses `algorithm:hex`, accepting only the algorithms in `allowed`.
     pub fn parse(digest: &str, allowed: &[Algorithm]) -> Result<Digest, ReferenceError> {
-        let Some((algorithm_name, encoded)) = digest.split_once(':').filter(|(algorithm, _)| !algorithm.is_empty())
+        let Some((algorithm_name, encoded)) = digest
+            .split_once(':')
+            .filter(|(algorithm, _)| !algorithm.is_empty())
         else {
             return Err(ReferenceError::DigestWithoutAlgorithm);
         };
@@ -184,16 +231,25 @@ impl Digest {
                 algorithm: algorithm_name.to_string(),
                 allowed: allowed.to_vec(),
             })?;
-        if let Some(found) = encoded.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+        if let Some(found) = encoded
+            .chars()
+            .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
+        {
             return Err(match found {
                 'A'..='F' => ReferenceError::DigestUppercaseHex { algorithm, found },
                 _ => ReferenceError::DigestNotHex { algorithm, found },
             });
         }
         if encoded.len() != algorithm.hex_len() {
-            return Err(ReferenceError::DigestWrongLength { algorithm, found: encoded.len() });
+            return Err(ReferenceError::DigestWrongLength {
+                algorithm,
+                found: encoded.len(),
+            });
         }
-        Ok(Digest { algorithm, encoded: encoded.to_string() })
+        Ok(Digest {
+            algorithm,
+            encoded: encoded.to_string(),
+        })
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -229,7 +285,10 @@ impl ImageReference {
     }
 
     /// Parses a reference whose digest, if any, must use one of `allowed`.
-    pub fn parse_with_algorithms(reference: &str, allowed: &[Algorithm]) -> Result<ImageReference, ReferenceError> {
+    pub fn parse_with_algorithms(
+        reference: &str,
+        allowed: &[Algorithm],
+    ) -> Result<ImageReference, ReferenceError> {
         if reference.is_empty() {
             return Err(ReferenceError::Empty);
         }
@@ -252,7 +311,11 @@ impl ImageReference {
             return Err(ReferenceError::MissingName);
         }
         // Docker's rule (distribution's ParseNormalizedNamed): a bare 64-hex string is an image ID.
-        if reference.len() == 64 && reference.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if reference.len() == 64
+            && reference
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(ReferenceError::HexIdentifierAsName);
         }
         let (domain, path) = split_domain(name);
@@ -263,7 +326,9 @@ impl ImageReference {
         if let Some(tag) = tag {
             check_tag(tag)?;
         }
-        let digest = digest.map(|digest| Digest::parse(digest, allowed)).transpose()?;
+        let digest = digest
+            .map(|digest| Digest::parse(digest, allowed))
+            .transpose()?;
         let parsed = ImageReference {
             domain: domain.map(str::to_string),
             path: path.to_string(),
@@ -359,18 +424,27 @@ fn split_domain(name: &str) -> (Option<&str>, &str) {
 
 fn check_domain(domain: &str) -> Result<(), ReferenceError> {
     let (host, port) = if let Some(bracketed) = domain.strip_prefix('[') {
-        let (address, after) = bracketed
-            .split_once(']')
-            .ok_or_else(|| ReferenceError::InvalidIpv6 { host: domain.to_string() })?;
+        let (address, after) =
+            bracketed
+                .split_once(']')
+                .ok_or_else(|| ReferenceError::InvalidIpv6 {
+                    host: domain.to_string(),
+                })?;
         // Stricter than distribution's `[a-fA-F0-9:]+`: a real IPv6 address, as a registry host must be.
         if address.parse::<Ipv6Addr>().is_err() {
-            return Err(ReferenceError::InvalidIpv6 { host: domain.to_string() });
+            return Err(ReferenceError::InvalidIpv6 {
+                host: domain.to_string(),
+            });
         }
         match after {
             "" => (None, None),
             _ => match after.strip_prefix(':') {
                 Some(port) => (None, Some(port)),
-                None => return Err(ReferenceError::InvalidDomain { domain: domain.to_string() }),
+                None => {
+                    return Err(ReferenceError::InvalidDomain {
+                        domain: domain.to_string(),
+                    });
+                }
             },
         }
     } else {
@@ -381,12 +455,16 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
     };
     if let Some(host) = host {
         if !host.split('.').all(is_domain_component) {
-            return Err(ReferenceError::InvalidDomain { domain: domain.to_string() });
+            return Err(ReferenceError::InvalidDomain {
+                domain: domain.to_string(),
+            });
         }
     }
     if let Some(port) = port {
         if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ReferenceError::InvalidPort { port: port.to_string() });
+            return Err(ReferenceError::InvalidPort {
+                port: port.to_string(),
+            });
         }
     }
     Ok(())
@@ -399,7 +477,9 @@ fn is_domain_component(component: &str) -> bool {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         }
         _ => false,
     }
@@ -408,10 +488,17 @@ fn is_domain_component(component: &str) -> bool {
 fn check_path(path: &str) -> Result<(), ReferenceError> {
     // Reported before the component grammar: it is the common mistake and the clearer reason.
     if path.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ReferenceError::UppercaseName { path: path.to_string() });
+        return Err(ReferenceError::UppercaseName {
+            path: path.to_string(),
+        });
     }
-    match path.split('/').find(|component| !is_path_component(component)) {
-        Some(component) => Err(ReferenceError::InvalidPathComponent { component: component.to_string() }),
+    match path
+        .split('/')
+        .find(|component| !is_path_component(component))
+    {
+        Some(component) => Err(ReferenceError::InvalidPathComponent {
+            component: component.to_string(),
+        }),
         None => Ok(()),
     }
 }
@@ -452,7 +539,9 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
         Some(first) => first.is_ascii_alphanumeric() || first == '_',
     };
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-        return Err(ReferenceError::InvalidTag { tag: tag.to_string() });
+        return Err(ReferenceError::InvalidTag {
+            tag: tag.to_string(),
+        });
     }
     if tag.len() > TAG_MAX_LEN {
         return Err(ReferenceError::TagTooLong { length: tag.len() });

@@ -24,7 +24,8 @@ pub struct Settings {
     pub resolve_tags: bool,
 }
 
-const FIELDS: &str = "exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags";
+const FIELDS: &str =
+    "exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -45,7 +46,12 @@ impl Settings {
         let fields = match value {
             Value::Null => return Ok(Settings::default()),
             Value::Object(fields) => fields,
-            other => return Err(format!("settings must be an object, found {}", json_type(other))),
+            other => {
+                return Err(format!(
+                    "settings must be an object, found {}",
+                    json_type(other)
+                ));
+            }
         };
         let mut settings = Settings::default();
         for (field, value) in fields.iter().filter(|(_, value)| !value.is_null()) {
@@ -63,9 +69,15 @@ impl Settings {
                         .collect::<Result<_, _>>()?;
                 }
                 "requireTag" => settings.require_tag = boolean(field, value)?,
-                "allowExistingViolations" => settings.allow_existing_violations = boolean(field, value)?,
+                "allowExistingViolations" => {
+                    settings.allow_existing_violations = boolean(field, value)?
+                }
                 "resolveTags" => settings.resolve_tags = boolean(field, value)?,
-                unknown => return Err(format!("unknown field {unknown:?} (the fields are {FIELDS})")),
+                unknown => {
+                    return Err(format!(
+                        "unknown field {unknown:?} (the fields are {FIELDS})"
+                    ));
+                }
             }
         }
         settings.validate()?;
@@ -82,19 +94,27 @@ impl Settings {
 }
 
 fn boolean(field: &str, value: &Value) -> Result<bool, String> {
-    value.as_bool().ok_or_else(|| format!("{field} must be a boolean, found {}", json_type(value)))
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{field} must be a boolean, found {}", json_type(value)))
 }
 
 fn string_list(field: &str, value: &Value) -> Result<Vec<String>, String> {
     let Value::Array(items) = value else {
-        return Err(format!("{field} must be a list of strings, found {}", json_type(value)));
+        return Err(format!(
+            "{field} must be a list of strings, found {}",
+            json_type(value)
+        ));
     };
     items
         .iter()
         .enumerate()
         .map(|(index, item)| match item {
             Value::String(item) => Ok(item.clone()),
-            other => Err(format!("{field}[{index}] must be a string, found {}", json_type(other))),
+            other => Err(format!(
+                "{field}[{index}] must be a string, found {}",
+                json_type(other)
+            )),
         })
         .collect()
 }
@@ -103,7 +123,9 @@ impl Validatable for Settings {
     fn validate(&self) -> Result<(), String> {
         for (index, pattern) in self.exempt_images.iter().enumerate() {
             if pattern.is_empty() {
-                return Err(format!("exemptImages[{index}]: a pattern must not be empty"));
+                return Err(format!(
+                    "exemptImages[{index}]: a pattern must not be empty"
+                ));
             }
             if pattern.trim() != pattern {
                 return Err(format!(
@@ -112,7 +134,9 @@ impl Validatable for Settings {
             }
         }
         if self.allowed_algorithms.is_empty() {
-            return Err("allowedAlgorithms: must name at least one of sha256, sha384, sha512".to_string());
+            return Err(
+                "allowedAlgorithms: must name at least one of sha256, sha384, sha512".to_string(),
+            );
         }
         Ok(())
     }

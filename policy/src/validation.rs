@@ -19,38 +19,67 @@ const EPHEMERAL_CONTAINERS_SUBRESOURCE: &str = "ephemeralcontainers";
 /// The policy's answer to one admission request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    Accept { warnings: Vec<String> },
+    Accept {
+        warnings: Vec<String>,
+    },
     /// Accept the object as changed here: resolveTags pinned some of its images.
-    Mutate { object: Value, warnings: Vec<String> },
-    Reject { message: String, warnings: Vec<String> },
+    Mutate {
+        object: Value,
+        warnings: Vec<String>,
+    },
+    Reject {
+        message: String,
+        warnings: Vec<String>,
+    },
 }
 
 impl Verdict {
     fn accept() -> Verdict {
-        Verdict::Accept { warnings: Vec::new() }
+        Verdict::Accept {
+            warnings: Vec::new(),
+        }
     }
 
     pub fn reject(message: impl Into<String>) -> Verdict {
-        Verdict::Reject { message: message.into(), warnings: Vec::new() }
+        Verdict::Reject {
+            message: message.into(),
+            warnings: Vec::new(),
+        }
     }
 }
 
 /// Judges one AdmissionRequest (the `request` of Kubewarden's validation payload).
-pub fn validate_request(request: &Value, settings: &Settings, resolver: &dyn DigestResolver) -> Verdict {
-    check_request(request, settings, resolver)
-        .unwrap_or_else(|malformed| Verdict::reject(format!("malformed admission request: {malformed}")))
+pub fn validate_request(
+    request: &Value,
+    settings: &Settings,
+    resolver: &dyn DigestResolver,
+) -> Verdict {
+    check_request(request, settings, resolver).unwrap_or_else(|malformed| {
+        Verdict::reject(format!("malformed admission request: {malformed}"))
+    })
 }
 
-fn check_request(request: &Value, settings: &Settings, resolver: &dyn DigestResolver) -> Result<Verdict, Malformed> {
+fn check_request(
+    request: &Value,
+    settings: &Settings,
+    resolver: &dyn DigestResolver,
+) -> Result<Verdict, Malformed> {
     if !request.is_object() {
-        return Err(Malformed(format!("request must be an object, found {}", json_type(request))));
+        return Err(Malformed(format!(
+            "request must be an object, found {}",
+            json_type(request)
+        )));
     }
     let operation = required_string(request, "operation", "request.operation")?;
     let kind = match request.get("kind") {
         Some(group_version_kind) if group_version_kind.is_object() => {
             required_string(group_version_kind, "kind", "request.kind.kind")?
         }
-        _ => return Err(Malformed("request.kind must be an object with a kind".to_string())),
+        _ => {
+            return Err(Malformed(
+                "request.kind must be an object with a kind".to_string(),
+            ));
+        }
     };
     match operation {
         "CREATE" | "UPDATE" => {}
@@ -76,10 +105,14 @@ fn check_request(request: &Value, settings: &Settings, resolver: &dyn DigestReso
         Some(object) if object.is_object() => object,
         None | Some(Value::Null) => return Err(Malformed("request.object is missing".to_string())),
         Some(other) => {
-            return Err(Malformed(format!("request.object must be an object, found {}", json_type(other))));
+            return Err(Malformed(format!(
+                "request.object must be an object, found {}",
+                json_type(other)
+            )));
         }
     };
-    let sites = image_sites(object, pod_spec_at).map_err(|malformed| Malformed(format!("object {malformed}")))?;
+    let sites = image_sites(object, pod_spec_at)
+        .map_err(|malformed| Malformed(format!("object {malformed}")))?;
     // The old object only serves to tolerate what it already had; if it cannot be read, nothing is tolerated.
     let old_sites = match request.get("oldObject") {
         Some(old) if operation == "UPDATE" && settings.allow_existing_violations => {
@@ -101,7 +134,9 @@ fn check_request(request: &Value, settings: &Settings, resolver: &dyn DigestReso
         judge.judge(site);
     }
 
-    let subject = format!("{kind} {}", object_name(request, object)).escape_debug().to_string();
+    let subject = format!("{kind} {}", object_name(request, object))
+        .escape_debug()
+        .to_string();
     let warnings = with_subject(&subject, judge.warnings);
     if !judge.violations.is_empty() {
         let message = with_subject(&subject, judge.violations).join("\n");
@@ -116,7 +151,10 @@ fn check_request(request: &Value, settings: &Settings, resolver: &dyn DigestReso
             *image = Value::String(pinned);
         }
     }
-    Ok(Verdict::Mutate { object: mutated, warnings })
+    Ok(Verdict::Mutate {
+        object: mutated,
+        warnings,
+    })
 }
 
 /// Walks the image sites of one object, collecting violations, warnings, and (in mutate mode) new images.
@@ -140,14 +178,23 @@ impl Judge<'_> {
             Some("") => return self.violations.push(format!("{site} has an empty image")),
             Some(image) => image,
         };
-        let reference = match ImageReference::parse_with_algorithms(image, &self.settings.allowed_algorithms) {
-            Ok(reference) => reference,
-            Err(reason) => return self.violation_unless_tolerated(site, image, &format!("is invalid: {reason}")),
-        };
+        let reference =
+            match ImageReference::parse_with_algorithms(image, &self.settings.allowed_algorithms) {
+                Ok(reference) => reference,
+                Err(reason) => {
+                    return self.violation_unless_tolerated(
+                        site,
+                        image,
+                        &format!("is invalid: {reason}"),
+                    );
+                }
+            };
         // Only references that parse can be exempt: a glob over a string the runtime may read differently is no
         // safe ground to skip the rule on.
         if let Some(pattern) = self.settings.exemption_for(image, &reference.normalized()) {
-            return self.warnings.push(format!("{site} image {image:?} is exempt by pattern {pattern:?}"));
+            return self.warnings.push(format!(
+                "{site} image {image:?} is exempt by pattern {pattern:?}"
+            ));
         }
         let pinned = reference.digest().is_some();
         if !pinned && !self.settings.resolve_tags {
@@ -164,7 +211,9 @@ impl Judge<'_> {
         if self.tolerated(site, image) {
             // Left as it was, like any tolerated image: allowExistingViolations means "do not touch legacy images".
             let reason = "is not pinned by a digest";
-            return self.warnings.push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+            return self
+                .warnings
+                .push(format!("{site} image {image:?} {reason}{TOLERATED}"));
         }
         let answer = self
             .resolved
@@ -172,7 +221,10 @@ impl Judge<'_> {
             .or_insert_with(|| self.resolver.manifest_digest(image))
             .clone();
         match answer {
-            Err(error) => self.violations.push(format!("{site} image {image:?} could not be resolved to a digest: {error}")),
+            Err(error) => self.violations.push(format!(
+                "{site} image {image:?} could not be resolved to a digest: {}",
+                one_line(&error)
+            )),
             Ok(answer) => match Digest::parse(&answer, &self.settings.allowed_algorithms) {
                 Ok(digest) => self.pins.push((site.image_pointer.clone(), format!("{image}@{digest}"))),
                 Err(reason) => self.violations.push(format!(
@@ -184,19 +236,20 @@ impl Judge<'_> {
 
     fn violation_unless_tolerated(&mut self, site: &ImageSite, image: &str, reason: &str) {
         if self.tolerated(site, image) {
-            self.warnings.push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+            self.warnings
+                .push(format!("{site} image {image:?} {reason}{TOLERATED}"));
         } else {
-            self.violations.push(format!("{site} image {image:?} {reason}"));
+            self.violations
+                .push(format!("{site} image {image:?} {reason}"));
         }
     }
 
     /// allowExistingViolations: the old object had this very image in the same container (same list, same name).
     fn tolerated(&self, site: &ImageSite, image: &str) -> bool {
         site.name.is_some()
-            && self
-                .old_sites
-                .iter()
-                .any(|old| old.kind == site.kind && old.name == site.name && old.image == Some(image))
+            && self.old_sites.iter().any(|old| {
+                old.kind == site.kind && old.name == site.name && old.image == Some(image)
+            })
     }
 }
 
@@ -205,7 +258,11 @@ const TOLERATED: &str = "; tolerated: the old object has the same image (allowEx
 /// Prefixes each line with "Deployment web: ", and caps the list at [`MAX_LISTED`].
 fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
     let total = lines.len();
-    let mut out: Vec<String> = lines.into_iter().take(MAX_LISTED).map(|line| format!("{subject}: {line}")).collect();
+    let mut out: Vec<String> = lines
+        .into_iter()
+        .take(MAX_LISTED)
+        .map(|line| format!("{subject}: {line}"))
+        .collect();
     if total > MAX_LISTED {
         let mut summary = String::new();
         let _ = write!(summary, "{subject}: … and {} more", total - MAX_LISTED);
@@ -216,25 +273,54 @@ fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
 
 /// The name people know the object by: metadata.name, else the request's name, else the generateName prefix.
 fn object_name(request: &Value, object: &Value) -> String {
-    let metadata_field = |key: &str| object.get("metadata").and_then(|metadata| metadata.get(key)).and_then(Value::as_str);
+    let metadata_field = |key: &str| {
+        object
+            .get("metadata")
+            .and_then(|metadata| metadata.get(key))
+            .and_then(Value::as_str)
+    };
     let request_name = request.get("name").and_then(Value::as_str);
-    [metadata_field("name"), request_name, metadata_field("generateName")]
-        .into_iter()
-        .flatten()
-        .find(|name| !name.is_empty())
-        .unwrap_or("(unnamed)")
-        .to_string()
+    [
+        metadata_field("name"),
+        request_name,
+        metadata_field("generateName"),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|name| !name.is_empty())
+    .unwrap_or("(unnamed)")
+    .to_string()
+}
+
+/// `text` with its control characters escaped: a host's error must not add lines to a rejection.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn required_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<&'a str, Malformed> {
     match parent.get(key) {
         Some(Value::String(value)) => Ok(value),
         None | Some(Value::Null) => Err(Malformed(format!("{path} is missing"))),
-        Some(other) => Err(Malformed(format!("{path} must be a string, found {}", json_type(other)))),
+        Some(other) => Err(Malformed(format!(
+            "{path} must be a string, found {}",
+            json_type(other)
+        ))),
     }
 }
 
-fn optional_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<Option<&'a str>, Malformed> {
+fn optional_string<'a>(
+    parent: &'a Value,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a str>, Malformed> {
     match parent.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => required_string(parent, key, path).map(Some),

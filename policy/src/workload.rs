@@ -12,9 +12,12 @@ use serde_json::Value;
 pub fn pod_spec_location(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "Pod" => &["spec"],
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "ReplicationController" | "Job" => {
-            &["spec", "template", "spec"]
-        }
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicationController"
+        | "Job" => &["spec", "template", "spec"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
         "PodTemplate" => &["template", "spec"],
         _ => return None,
@@ -97,7 +100,10 @@ pub fn json_type(value: &Value) -> &'static str {
 /// Every image site of the pod spec at `pod_spec_at` in `object`, in the order containers, initContainers,
 /// ephemeralContainers, volumes. A missing (or null) pod spec or list has no sites: nothing in it can run. A value of
 /// the wrong type is `Malformed`, never skipped: what the policy cannot read, it does not accept.
-pub fn image_sites<'a>(object: &'a Value, pod_spec_at: &[&str]) -> Result<Vec<ImageSite<'a>>, Malformed> {
+pub fn image_sites<'a>(
+    object: &'a Value,
+    pod_spec_at: &[&str],
+) -> Result<Vec<ImageSite<'a>>, Malformed> {
     let mut path = String::new();
     let mut pointer = String::new();
     let mut pod_spec = object;
@@ -111,7 +117,12 @@ pub fn image_sites<'a>(object: &'a Value, pod_spec_at: &[&str]) -> Result<Vec<Im
         pod_spec = match pod_spec.get(key) {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(value) if value.is_object() => value,
-            Some(other) => return Err(Malformed(format!("{path} must be an object, found {}", json_type(other)))),
+            Some(other) => {
+                return Err(Malformed(format!(
+                    "{path} must be an object, found {}",
+                    json_type(other)
+                )));
+            }
         };
     }
 
@@ -134,7 +145,10 @@ pub fn image_sites<'a>(object: &'a Value, pod_spec_at: &[&str]) -> Result<Vec<Im
             None | Some(Value::Null) => continue, // some other volume type
             Some(image) if image.is_object() => image,
             Some(other) => {
-                return Err(Malformed(format!("{item_path}.image must be an object, found {}", json_type(other))));
+                return Err(Malformed(format!(
+                    "{item_path}.image must be an object, found {}",
+                    json_type(other)
+                )));
             }
         };
         sites.push(ImageSite {
@@ -149,12 +163,19 @@ pub fn image_sites<'a>(object: &'a Value, pod_spec_at: &[&str]) -> Result<Vec<Im
 }
 
 /// The objects of the list `key` of `parent` (at `parent_path`), with their indexes.
-fn list_items<'a>(parent: &'a Value, key: &str, parent_path: &str) -> Result<Vec<(usize, &'a Value)>, Malformed> {
+fn list_items<'a>(
+    parent: &'a Value,
+    key: &str,
+    parent_path: &str,
+) -> Result<Vec<(usize, &'a Value)>, Malformed> {
     let items = match parent.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(Malformed(format!("{parent_path}.{key} must be a list, found {}", json_type(other))));
+            return Err(Malformed(format!(
+                "{parent_path}.{key} must be a list, found {}",
+                json_type(other)
+            )));
         }
     };
     items
@@ -162,7 +183,10 @@ fn list_items<'a>(parent: &'a Value, key: &str, parent_path: &str) -> Result<Vec
         .enumerate()
         .map(|(index, item)| match item {
             Value::Object(_) => Ok((index, item)),
-            other => Err(Malformed(format!("{parent_path}.{key}[{index}] must be an object, found {}", json_type(other)))),
+            other => Err(Malformed(format!(
+                "{parent_path}.{key}[{index}] must be an object, found {}",
+                json_type(other)
+            ))),
         })
         .collect()
 }
@@ -172,10 +196,17 @@ fn name_of<'a>(item: &'a Value, item_path: &str) -> Result<Option<&'a str>, Malf
 }
 
 /// A string field that may be missing or null (`None`) but is never another type.
-fn string_field<'a>(parent: &'a Value, key: &str, parent_path: &str) -> Result<Option<&'a str>, Malformed> {
+fn string_field<'a>(
+    parent: &'a Value,
+    key: &str,
+    parent_path: &str,
+) -> Result<Option<&'a str>, Malformed> {
     match parent.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(value)) => Ok(Some(value)),
-        Some(other) => Err(Malformed(format!("{parent_path}.{key} must be a string, found {}", json_type(other)))),
+        Some(other) => Err(Malformed(format!(
+            "{parent_path}.{key} must be a string, found {}",
+            json_type(other)
+        ))),
     }
 }

@@ -23,7 +23,10 @@ fn sha256() -> String {
 #[case::docker_io_library("docker.io/library/nginx:1", "docker.io/library/nginx:1")]
 #[case::legacy_docker_hub_domain("index.docker.io/nginx", "docker.io/library/nginx")]
 #[case::legacy_docker_hub_user("index.docker.io/user/app", "docker.io/user/app")]
-#[case::registry_with_nested_path("registry.example.com/team/app:v1.2.3", "registry.example.com/team/app:v1.2.3")]
+#[case::registry_with_nested_path(
+    "registry.example.com/team/app:v1.2.3",
+    "registry.example.com/team/app:v1.2.3"
+)]
 #[case::registry_with_port("registry.example.com:5000/app", "registry.example.com:5000/app")]
 #[case::localhost("localhost/app", "localhost/app")]
 #[case::localhost_with_port_and_tag("localhost:5000/app:dev", "localhost:5000/app:dev")]
@@ -47,14 +50,18 @@ fn sha256() -> String {
 #[case::digits_only_path("123/456", "docker.io/123/456")]
 #[case::single_character("a", "docker.io/library/a")]
 #[case::tag_zero("nginx:0", "docker.io/library/nginx:0")]
-#[case::tag_with_dots_hyphens_underscores("nginx:1.27.0-alpine_3", "docker.io/library/nginx:1.27.0-alpine_3")]
+#[case::tag_with_dots_hyphens_underscores(
+    "nginx:1.27.0-alpine_3",
+    "docker.io/library/nginx:1.27.0-alpine_3"
+)]
 #[case::tag_starting_with_underscore("nginx:_tag", "docker.io/library/nginx:_tag")]
 #[case::uppercase_tag("nginx:RC1", "docker.io/library/nginx:RC1")]
 #[case::name_that_looks_like_host_and_port("localhost:5000", "docker.io/library/localhost:5000")]
 #[case::gcr("k8s.gcr.io/pause:3.9", "k8s.gcr.io/pause:3.9")]
 #[case::ghcr_nested("ghcr.io/owner/repo/sub:tag", "ghcr.io/owner/repo/sub:tag")]
 fn valid_references_print_back_and_normalize(#[case] written: &str, #[case] normalized: &str) {
-    let reference = ImageReference::parse(written).unwrap_or_else(|error| panic!("{written:?}: {error}"));
+    let reference =
+        ImageReference::parse(written).unwrap_or_else(|error| panic!("{written:?}: {error}"));
     assert_eq!(reference.to_string(), written);
     assert_eq!(reference.normalized(), normalized);
 }
@@ -81,7 +88,8 @@ fn references_split_into_their_parts(
     #[case] tag: Option<&str>,
     #[case] digest: Option<String>,
 ) {
-    let reference = ImageReference::parse(&written).unwrap_or_else(|error| panic!("{written:?}: {error}"));
+    let reference =
+        ImageReference::parse(&written).unwrap_or_else(|error| panic!("{written:?}: {error}"));
     assert_eq!(reference.domain(), domain);
     assert_eq!(reference.path(), path);
     assert_eq!(reference.tag(), tag);
@@ -106,7 +114,9 @@ fn references_split_into_their_parts(
     Err("repository name is 261 characters long once normalized (with its registry), the limit is 255")
 )]
 fn repository_name_length(#[case] written: String, #[case] expected: Result<(), &str>) {
-    let outcome = ImageReference::parse(&written).map(|_| ()).map_err(|error| error.to_string());
+    let outcome = ImageReference::parse(&written)
+        .map(|_| ())
+        .map_err(|error| error.to_string());
     assert_eq!(outcome, expected.map_err(str::to_string));
 }
 
@@ -197,7 +207,10 @@ fn repository_name_length(#[case] written: String, #[case] expected: Result<(), 
 #[case::ipv4_in_brackets("[127.0.0.1]/app".into(), "registry \"[127.0.0.1]\" is not a valid bracketed IPv6 address")]
 #[case::junk_after_ipv6("[::1]x/app".into(), "registry \"[::1]x\" is not a valid host name (dot-separated letters, digits and inner hyphens)")]
 #[case::empty_ipv6_port("[::1]:/app".into(), "registry port \"\" must be digits")]
-#[case::image_id_as_name(hex(64), "repository name must not be a 64-character hex string (that is an image ID, not a name)")]
+#[case::image_id_as_name(
+    hex(64),
+    "repository name must not be a 64-character hex string (that is an image ID, not a name)"
+)]
 fn invalid_references_say_why(#[case] written: String, #[case] reason: &str) {
     let error = ImageReference::parse(&written).expect_err(&written);
     assert_eq!(error.to_string(), reason, "{written:?}");
@@ -223,10 +236,18 @@ fn invalid_references_say_why(#[case] written: String, #[case] reason: &str) {
     Err("digest algorithm sha256 is not allowed (allowed: sha512)")
 )]
 #[case::sha384_when_allowed(format!("sha384:{}", hex(96)), &[Algorithm::Sha384], Ok(()))]
-fn allowed_algorithms(#[case] digest: String, #[case] allowed: &[Algorithm], #[case] expected: Result<(), &str>) {
-    let outcome = Digest::parse(&digest, allowed).map(|_| ()).map_err(|error| error.to_string());
+fn allowed_algorithms(
+    #[case] digest: String,
+    #[case] allowed: &[Algorithm],
+    #[case] expected: Result<(), &str>,
+) {
+    let outcome = Digest::parse(&digest, allowed)
+        .map(|_| ())
+        .map_err(|error| error.to_string());
     assert_eq!(outcome, expected.map_err(str::to_string));
     let reference = format!("nginx:1.27@{digest}");
-    let outcome = ImageReference::parse_with_algorithms(&reference, allowed).map(|_| ()).map_err(|e| e.to_string());
+    let outcome = ImageReference::parse_with_algorithms(&reference, allowed)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     assert_eq!(outcome, expected.map_err(str::to_string));
 }
