@@ -21,7 +21,9 @@ pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// holds [`pool_slots`] instances, enough for one evaluation per core and then some. Should the pool not be
 /// available (its virtual-memory reservation refused, under a `ulimit -v` for example) the engine falls back
 /// to allocating on demand, which is slower to instantiate but otherwise identical.
-pub(crate) fn build_engine() -> anyhow::Result<Engine> {
+///
+/// With `verbose`, says so on stderr when the pool could not be used.
+pub(crate) fn build_engine(verbose: bool) -> anyhow::Result<Engine> {
     let slots = pool_slots();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(slots)
@@ -38,9 +40,16 @@ pub(crate) fn build_engine() -> anyhow::Result<Engine> {
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
         Ok(engine) => Ok(engine),
-        Err(_pool_refused) => Engine::new(&base_config())
-            .map_err(anyhow::Error::from)
-            .context("creating the WebAssembly engine"),
+        Err(pool_refused) => {
+            if verbose {
+                eprintln!(
+                    "instance pool unavailable ({pool_refused}); allocating instances on demand"
+                );
+            }
+            Engine::new(&base_config())
+                .map_err(anyhow::Error::from)
+                .context("creating the WebAssembly engine")
+        }
     }
 }
 

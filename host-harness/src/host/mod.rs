@@ -96,7 +96,7 @@ impl PolicyHost {
         let memory_limit_bytes = options
             .memory_limit_bytes
             .min(engine::WASM32_MAX_MEMORY_BYTES);
-        let engine = engine::build_engine()?;
+        let engine = engine::build_engine(options.verbose)?;
         let cache_dir = if options.cache {
             cache::default_cache_dir()
         } else {
