@@ -38,8 +38,9 @@ pub enum EvaluationError {
     #[error("the policy's answer to {operation} is not valid: {reason}")]
     BadResponse { operation: String, reason: String },
 
-    /// A function or memory the waPC protocol requires is not exported by the module.
-    #[error("the policy module does not export `{name}`, which a waPC guest must export")]
+    /// A function or memory the waPC protocol requires is not exported by the module (or is exported with
+    /// another type than the protocol's).
+    #[error("the policy module does not export `{name}` as a waPC guest must")]
     MissingExport { name: String },
 
     /// The module could not be instantiated (for example: its initial memory exceeds the limit, or

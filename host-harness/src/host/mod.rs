@@ -63,6 +63,10 @@ impl Default for HostOptions {
 }
 
 /// One compiled, linked policy module, ready to evaluate from many threads at once.
+///
+/// Concurrent evaluations draw instances from a pool of four per core (at least 16, at most 1024); an
+/// evaluation beyond that fails with [`EvaluationError::Instantiation`] rather than waiting, so callers
+/// bound their parallelism by the core count (as a rayon pool does).
 pub struct PolicyHost {
     engine: Engine,
     instance_pre: InstancePre<StoreState>,
