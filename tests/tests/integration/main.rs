@@ -3,5 +3,7 @@
 //! One test binary (rather than one per file) so that locating or building the module and the CLI happens once.
 
 mod module_shape;
+mod mutation;
+mod packaging;
 mod requests;
 mod support;

@@ -1,0 +1,738 @@
+//! Kubewarden packaging: artifacthub-pkg.yml, artifacthub-repo.yml, questions-ui.yml and every policy under
+//! examples/ parse, agree with metadata.yml (rules, mutation, context awareness, version, names), and every setting
+//! they give passes the real module's `validate_settings` through the harness.
+//!
+//! The settings the module accepts are asked of the module itself (its error for an unknown field lists them), so a
+//! setting added to policy/src/settings.rs without a question in the form fails here.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::support::{policy_host, repo_root};
+
+/// The Kubewarden policy resources an example may be.
+const POLICY_KINDS: [&str; 2] = ["ClusterAdmissionPolicy", "AdmissionPolicy"];
+const POLICY_API_VERSION: &str = "policies.kubewarden.io/v1";
+/// The Rancher questions types the form may use for this policy's settings.
+const QUESTION_TYPES: [&str; 5] = ["string", "boolean", "int", "enum", "array["];
+
+/// metadata.yml: the fields packaging must agree with. Other fields (e.g. hostCapabilities) are allowed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    rules: Value,
+    mutating: bool,
+    context_aware: bool,
+    annotations: Map<String, Value>,
+}
+
+/// artifacthub-pkg.yml: every field Artifact Hub and Kubewarden's hub pages need is required here, so a missing one
+/// fails to parse with its name.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactHubPackage {
+    version: String,
+    name: String,
+    display_name: String,
+    created_at: String,
+    description: String,
+    license: String,
+    #[serde(rename = "homeURL")]
+    home_url: String,
+    containers_images: Vec<ContainerImage>,
+    keywords: Vec<String>,
+    links: Vec<Link>,
+    install: String,
+    maintainers: Vec<Person>,
+    provider: Provider,
+    recommendations: Vec<Recommendation>,
+    annotations: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContainerImage {
+    name: String,
+    image: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    name: String,
+    url: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Person {
+    name: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Provider {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Recommendation {
+    url: String,
+}
+
+/// artifacthub-repo.yml.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactHubRepository {
+    owners: Vec<Person>,
+    #[serde(default)]
+    repository_id: Option<String>,
+}
+
+/// questions-ui.yml (and the `kubewarden/questions-ui` annotation).
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct QuestionsUi {
+    questions: Vec<Question>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Question {
+    variable: String,
+    label: String,
+    description: String,
+    group: String,
+    #[serde(rename = "type")]
+    kind: String,
+    default: Value,
+    #[serde(default)]
+    required: Option<bool>,
+    #[serde(default)]
+    value_multiline: Option<bool>,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+}
+
+fn read_yaml<T: DeserializeOwned>(path: &Path) -> T {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    parse_yaml(&text, &path.display().to_string())
+}
+
+fn parse_yaml<T: DeserializeOwned>(text: &str, what: &str) -> T {
+    serde_saphyr::from_str(text)
+        .unwrap_or_else(|error| panic!("{what} does not parse as expected:\n{error}"))
+}
+
+fn metadata() -> Metadata {
+    read_yaml(&repo_root().join("metadata.yml"))
+}
+
+fn package() -> ArtifactHubPackage {
+    read_yaml(&repo_root().join("artifacthub-pkg.yml"))
+}
+
+fn questions() -> QuestionsUi {
+    read_yaml(&repo_root().join("questions-ui.yml"))
+}
+
+/// A metadata.yml annotation, as text.
+fn metadata_annotation(metadata: &Metadata, key: &str) -> String {
+    match metadata.annotations.get(key) {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => panic!("metadata.yml has no annotation {key}"),
+    }
+}
+
+/// An artifacthub-pkg.yml annotation. Artifact Hub reads every annotation as a string; `kwctl scaffold` quotes
+/// booleans ('true'), but an unquoted YAML boolean is read as a boolean, so both are accepted.
+fn package_annotation<'a>(package: &'a ArtifactHubPackage, key: &str) -> &'a Value {
+    package
+        .annotations
+        .get(key)
+        .unwrap_or_else(|| panic!("artifacthub-pkg.yml has no annotation {key}"))
+}
+
+fn annotation_text(package: &ArtifactHubPackage, key: &str) -> String {
+    match package_annotation(package, key) {
+        Value::String(text) => text.clone(),
+        other => panic!("artifacthub-pkg.yml annotation {key} must be a string, found {other}"),
+    }
+}
+
+fn annotation_bool(package: &ArtifactHubPackage, key: &str) -> bool {
+    match package_annotation(package, key) {
+        Value::Bool(value) => *value,
+        Value::String(text) if text == "true" => true,
+        Value::String(text) if text == "false" => false,
+        other => {
+            panic!("artifacthub-pkg.yml annotation {key} must be 'true' or 'false', found {other}")
+        }
+    }
+}
+
+/// `a, b, c` as a list.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|item| item.trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// The settings fields policy.wasm accepts, asked of the module: its error for an unknown field lists them as
+/// `(the fields are a, b, c)`.
+fn settings_fields_of_module() -> BTreeSet<String> {
+    let verdict = policy_host()
+        .validate_settings(&json!({ "notASettingOfThisPolicy": true }))
+        .expect("validate_settings runs");
+    assert!(
+        !verdict.valid,
+        "the module must reject an unknown settings field, so its field list is complete"
+    );
+    let message = verdict.message.unwrap_or_default();
+    let list = message
+        .split_once("(the fields are ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list)
+        .unwrap_or_else(|| {
+            panic!("the module's unknown-field error does not list its fields: {message:?}")
+        });
+    comma_list(list).into_iter().collect()
+}
+
+/// Asserts that `settings` pass the module's `validate_settings`.
+fn assert_valid_settings(settings: &Value, what: &str) {
+    let verdict = policy_host()
+        .validate_settings(settings)
+        .expect("validate_settings runs");
+    assert!(
+        verdict.valid,
+        "{what}: the module rejects the settings {settings}: {:?}",
+        verdict.message
+    );
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` followed by optional fractional seconds and `Z` or `±HH:MM`: RFC 3339, as Artifact Hub
+/// requires for createdAt.
+fn is_rfc3339(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let shape = bytes.len() >= 20
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && bytes[10] == b'T'
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16)
+        && bytes[16] == b':'
+        && digits(17..19);
+    if !shape {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &fraction[digits..];
+    }
+    rest == "Z"
+        || (rest.len() == 6 && matches!(&rest[..1], "+" | "-") && rest.as_bytes()[3] == b':')
+}
+
+#[test]
+fn artifacthub_package_has_every_field_artifact_hub_and_kubewarden_need() {
+    let package = package();
+    for (field, value) in [
+        ("version", &package.version),
+        ("name", &package.name),
+        ("displayName", &package.display_name),
+        ("description", &package.description),
+        ("license", &package.license),
+        ("homeURL", &package.home_url),
+        ("install", &package.install),
+        ("provider.name", &package.provider.name),
+    ] {
+        assert!(
+            !value.trim().is_empty(),
+            "artifacthub-pkg.yml: {field} is empty"
+        );
+    }
+    assert!(
+        is_rfc3339(&package.created_at),
+        "createdAt {:?} is not an RFC 3339 time",
+        package.created_at
+    );
+    assert!(
+        !package.keywords.is_empty(),
+        "artifacthub-pkg.yml: keywords is empty"
+    );
+    assert!(
+        package
+            .maintainers
+            .iter()
+            .all(|person| !person.name.is_empty() && person.email.contains('@')),
+        "every maintainer needs a name and an email: {:?}",
+        package.maintainers
+    );
+    assert!(
+        !package.maintainers.is_empty(),
+        "artifacthub-pkg.yml: no maintainers"
+    );
+    assert_eq!(
+        package.provider.name, "kubewarden",
+        "Kubewarden policies are provided by `kubewarden` on Artifact Hub"
+    );
+    assert!(
+        package
+            .recommendations
+            .iter()
+            .any(|recommendation| recommendation.url.contains("kubewarden-controller")),
+        "recommend the Kubewarden controller chart: {:?}",
+        package.recommendations
+    );
+    let tag = format!(":v{}", package.version);
+    let policy_image = package
+        .containers_images
+        .iter()
+        .find(|image| image.name == "policy")
+        .unwrap_or_else(|| {
+            panic!(
+                "containersImages has no `policy` image: {:?}",
+                package.containers_images
+            )
+        });
+    assert!(
+        policy_image.image.ends_with(&tag),
+        "the policy image {:?} is not tagged {tag}",
+        policy_image.image
+    );
+    assert!(
+        package.install.contains(&policy_image.image),
+        "install does not name the policy image {:?}",
+        policy_image.image
+    );
+    let download = package
+        .links
+        .iter()
+        .find(|link| link.name == "policy")
+        .unwrap_or_else(|| panic!("links has no `policy` download: {:?}", package.links));
+    assert!(
+        download.url.contains(&format!("/v{}/", package.version))
+            && download.url.ends_with(".wasm"),
+        "the policy link {:?} is not the v{} policy.wasm",
+        download.url,
+        package.version
+    );
+    assert!(
+        package.links.iter().any(|link| link.name == "source"),
+        "links has no `source`"
+    );
+    for key in [
+        "kubewarden/mutation",
+        "kubewarden/resources",
+        "kubewarden/rules",
+        "kubewarden/questions-ui",
+        "kubewarden/contextAware",
+    ] {
+        package_annotation(&package, key);
+    }
+}
+
+#[test]
+fn artifacthub_package_agrees_with_metadata() {
+    let metadata = metadata();
+    let package = package();
+
+    let rules: Value = parse_yaml(
+        &annotation_text(&package, "kubewarden/rules"),
+        "the kubewarden/rules annotation",
+    );
+    assert_eq!(
+        rules, metadata.rules,
+        "artifacthub-pkg.yml kubewarden/rules differ from metadata.yml's rules"
+    );
+    assert_eq!(
+        annotation_bool(&package, "kubewarden/mutation"),
+        metadata.mutating,
+        "artifacthub-pkg.yml kubewarden/mutation differs from metadata.yml's mutating"
+    );
+    assert_eq!(
+        annotation_bool(&package, "kubewarden/contextAware"),
+        metadata.context_aware,
+        "artifacthub-pkg.yml kubewarden/contextAware differs from metadata.yml's contextAware"
+    );
+    assert_eq!(
+        comma_list(&annotation_text(&package, "kubewarden/resources")),
+        comma_list(&metadata_annotation(&metadata, "io.artifacthub.resources")),
+        "kubewarden/resources differs from metadata.yml's io.artifacthub.resources"
+    );
+
+    // What `kwctl scaffold artifacthub` copies from metadata.yml's annotations.
+    assert_eq!(
+        package.version,
+        metadata_annotation(&metadata, "io.kubewarden.policy.version"),
+        "version"
+    );
+    assert_eq!(
+        package.display_name,
+        metadata_annotation(&metadata, "io.artifacthub.displayName"),
+        "displayName"
+    );
+    assert_eq!(
+        package.description,
+        metadata_annotation(&metadata, "io.kubewarden.policy.description"),
+        "description"
+    );
+    assert_eq!(
+        package.license,
+        metadata_annotation(&metadata, "io.kubewarden.policy.license"),
+        "license"
+    );
+    assert_eq!(
+        package.home_url,
+        metadata_annotation(&metadata, "io.kubewarden.policy.url"),
+        "homeURL"
+    );
+    assert_eq!(
+        package.keywords,
+        comma_list(&metadata_annotation(&metadata, "io.artifacthub.keywords")),
+        "keywords"
+    );
+    let oci = metadata_annotation(&metadata, "io.kubewarden.policy.ociUrl");
+    let images: Vec<&str> = package
+        .containers_images
+        .iter()
+        .map(|image| image.image.as_str())
+        .collect();
+    assert_eq!(
+        images,
+        [format!("{oci}:v{}", package.version)],
+        "containersImages is the ociUrl at this version"
+    );
+}
+
+#[test]
+fn the_packaged_questions_ui_is_questions_ui_yml() {
+    let package = package();
+    let embedded: QuestionsUi = parse_yaml(
+        &annotation_text(&package, "kubewarden/questions-ui"),
+        "the kubewarden/questions-ui annotation",
+    );
+    assert_eq!(
+        embedded,
+        questions(),
+        "artifacthub-pkg.yml's kubewarden/questions-ui is not questions-ui.yml"
+    );
+}
+
+#[test]
+fn artifacthub_repository_names_its_owners() {
+    let repository: ArtifactHubRepository = read_yaml(&repo_root().join("artifacthub-repo.yml"));
+    assert!(
+        !repository.owners.is_empty(),
+        "artifacthub-repo.yml: no owners"
+    );
+    for owner in &repository.owners {
+        assert!(
+            !owner.name.is_empty() && owner.email.contains('@'),
+            "owner needs a name and an email: {owner:?}"
+        );
+    }
+    if let Some(id) = &repository.repository_id {
+        assert_eq!(
+            id.len(),
+            36,
+            "repositoryID {id:?} is not the UUID Artifact Hub assigns"
+        );
+    }
+}
+
+#[test]
+fn the_form_asks_for_every_setting_the_module_accepts_and_no_other() {
+    let accepted = settings_fields_of_module();
+    let questions = questions();
+    let asked: Vec<&str> = questions
+        .questions
+        .iter()
+        .map(|question| question.variable.as_str())
+        .collect();
+    let asked_set: BTreeSet<String> = asked.iter().map(|variable| variable.to_string()).collect();
+    assert_eq!(
+        asked.len(),
+        asked_set.len(),
+        "a setting is asked twice: {asked:?}"
+    );
+    assert_eq!(
+        asked_set, accepted,
+        "questions-ui.yml's variables differ from the settings policy.wasm accepts"
+    );
+    for question in &questions.questions {
+        assert!(
+            QUESTION_TYPES.contains(&question.kind.as_str()),
+            "{}: type {:?} is not one of {QUESTION_TYPES:?}",
+            question.variable,
+            question.kind
+        );
+        assert!(
+            !question.label.is_empty() && !question.description.is_empty(),
+            "{}: no label or description",
+            question.variable
+        );
+        assert_eq!(
+            question.group, "Settings",
+            "{}: Kubewarden forms group settings under `Settings`",
+            question.variable
+        );
+        let default_fits = match question.kind.as_str() {
+            "boolean" => question.default.is_boolean(),
+            "array[" => question
+                .default
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string)),
+            "int" => question.default.is_i64(),
+            "enum" => question.options.as_ref().is_some_and(|options| {
+                question
+                    .default
+                    .as_str()
+                    .is_some_and(|default| options.iter().any(|option| option == default))
+            }),
+            _ => question.default.is_string(),
+        };
+        assert!(
+            default_fits,
+            "{}: default {} does not fit type {:?}",
+            question.variable, question.default, question.kind
+        );
+    }
+}
+
+#[test]
+fn the_forms_defaults_are_valid_settings_and_each_question_reaches_the_module() {
+    let questions = questions().questions;
+    let defaults: Map<String, Value> = questions
+        .iter()
+        .map(|question| (question.variable.clone(), question.default.clone()))
+        .collect();
+    assert_valid_settings(
+        &Value::Object(defaults.clone()),
+        "questions-ui.yml's defaults",
+    );
+
+    // Each question's variable is read by the module: a value of the wrong type in it is refused, naming it.
+    for question in &questions {
+        let mut settings = defaults.clone();
+        settings.insert(question.variable.clone(), json!({ "not": "a valid value" }));
+        let verdict = policy_host()
+            .validate_settings(&Value::Object(settings))
+            .expect("validate_settings runs");
+        let message = verdict.message.unwrap_or_default();
+        assert!(
+            !verdict.valid && message.contains(&question.variable),
+            "an object as {} should be refused with a message naming it; got valid={} {message:?}",
+            question.variable,
+            verdict.valid
+        );
+    }
+}
+
+/// An example policy under examples/, read as a generic document.
+struct Example {
+    path: PathBuf,
+    document: Value,
+}
+
+impl Example {
+    fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn spec(&self, field: &str) -> &Value {
+        self.document
+            .get("spec")
+            .and_then(|spec| spec.get(field))
+            .unwrap_or(&Value::Null)
+    }
+}
+
+fn examples() -> Vec<Example> {
+    let dir = repo_root().join("examples");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml")
+        })
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no examples under {}", dir.display());
+    paths
+        .into_iter()
+        .map(|path| Example {
+            document: read_yaml(&path),
+            path,
+        })
+        .collect()
+}
+
+/// What is wrong with one example; empty when nothing is.
+fn example_problems(example: &Example, metadata: &Metadata, module: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let document = &example.document;
+    let field = |name: &str| {
+        document
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    if field("apiVersion") != POLICY_API_VERSION {
+        problems.push(format!(
+            "apiVersion is {:?}, not {POLICY_API_VERSION}",
+            field("apiVersion")
+        ));
+    }
+    let kind = field("kind");
+    if !POLICY_KINDS.contains(&kind) {
+        problems.push(format!("kind is {kind:?}, not one of {POLICY_KINDS:?}"));
+    }
+    let metadata_field = |name: &str| {
+        document
+            .pointer(&format!("/metadata/{name}"))
+            .and_then(Value::as_str)
+    };
+    if metadata_field("name").is_none_or(str::is_empty) {
+        problems.push("metadata.name is missing".to_string());
+    }
+    match (kind, metadata_field("namespace")) {
+        ("AdmissionPolicy", None) => {
+            problems.push("an AdmissionPolicy needs metadata.namespace".to_string())
+        }
+        ("ClusterAdmissionPolicy", Some(namespace)) => {
+            problems.push(format!(
+                "a ClusterAdmissionPolicy is not namespaced, found namespace {namespace:?}"
+            ));
+        }
+        _ => {}
+    }
+    if example.spec("module").as_str() != Some(module) {
+        problems.push(format!(
+            "spec.module is {}, not {module:?}",
+            example.spec("module")
+        ));
+    }
+    if !matches!(example.spec("mode").as_str(), Some("protect" | "monitor")) {
+        problems.push(format!(
+            "spec.mode is {}, not protect or monitor",
+            example.spec("mode")
+        ));
+    }
+    if example.spec("rules") != &metadata.rules {
+        problems.push("spec.rules differ from metadata.yml's rules".to_string());
+    }
+    let settings = example.spec("settings");
+    // Pinning changes the object, which policy-server refuses from a policy not deployed as mutating; a mutating
+    // policy that never mutates only costs a second webhook.
+    let resolves_tags = settings
+        .get("resolveTags")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if example.spec("mutating").as_bool() != Some(resolves_tags) {
+        problems.push(format!(
+            "spec.mutating is {}, but settings.resolveTags is {resolves_tags}: they must agree",
+            example.spec("mutating")
+        ));
+    }
+    let verdict = policy_host()
+        .validate_settings(settings)
+        .expect("validate_settings runs");
+    if !verdict.valid {
+        problems.push(format!(
+            "the module rejects its settings: {}",
+            verdict.message.unwrap_or_default()
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_example_is_a_kubewarden_policy_for_this_module_with_valid_settings() {
+    let metadata = metadata();
+    let module = format!(
+        "registry://{}:v{}",
+        metadata_annotation(&metadata, "io.kubewarden.policy.ociUrl"),
+        metadata_annotation(&metadata, "io.kubewarden.policy.version")
+    );
+    let failures: Vec<String> = examples()
+        .iter()
+        .flat_map(|example| {
+            example_problems(example, &metadata, &module)
+                .into_iter()
+                .map(move |problem| format!("examples/{}: {problem}", example.name()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_examples_cover_protect_monitor_namespaced_and_mutate_modes() {
+    let examples = examples();
+    let any = |what: &str, test: &dyn Fn(&Example) -> bool| {
+        assert!(examples.iter().any(test), "no example shows {what}");
+    };
+    any("a ClusterAdmissionPolicy in protect mode", &|example| {
+        example.document["kind"] == "ClusterAdmissionPolicy" && example.spec("mode") == "protect"
+    });
+    any("a namespaced AdmissionPolicy", &|example| {
+        example.document["kind"] == "AdmissionPolicy"
+    });
+    any("monitor mode", &|example| example.spec("mode") == "monitor");
+    any(
+        "mutate mode (mutating: true, resolveTags: true)",
+        &|example| {
+            example.spec("mutating") == true && example.spec("settings")["resolveTags"] == true
+        },
+    );
+}
+
+#[test]
+fn a_broken_example_is_caught() {
+    // The checks above must be able to fail: the protect example with its rules, settings and mode spoiled.
+    let metadata = metadata();
+    let path = repo_root().join("examples/cluster-admission-policy.yaml");
+    let mut document: Value = read_yaml(&path);
+    document["spec"]["rules"][0]["operations"] = json!(["CREATE"]);
+    document["spec"]["settings"]["allowedAlgorithms"] = json!(["md5"]);
+    document["spec"]["mode"] = json!("enforce");
+    let problems = example_problems(
+        &Example { path, document },
+        &metadata,
+        "registry://example.test/policy:v0",
+    );
+    let text = problems.join("\n");
+    for expected in [
+        "spec.module",
+        "spec.mode",
+        "spec.rules",
+        "rejects its settings",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the spoiled example should be reported for {expected}; got:\n{text}"
+        );
+    }
+}
