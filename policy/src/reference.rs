@@ -453,21 +453,19 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
             None => (Some(domain), None),
         }
     };
-    if let Some(host) = host {
-        if !host.split('.').all(is_domain_component) {
-            return Err(ReferenceError::InvalidDomain {
-                domain: domain.to_string(),
-            });
-        }
+    if host.is_some_and(|host| !host.split('.').all(is_domain_component)) {
+        return Err(ReferenceError::InvalidDomain {
+            domain: domain.to_string(),
+        });
     }
-    if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ReferenceError::InvalidPort {
+    match port {
+        Some(port) if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(ReferenceError::InvalidPort {
                 port: port.to_string(),
-            });
+            })
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
