@@ -13,21 +13,21 @@ use crate::support::{fixtures, harness_binary, policy_host, policy_wasm};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ExpectedCase {
-    name: String,
-    request: String,
+pub struct ExpectedCase {
+    pub name: String,
+    pub request: String,
     #[serde(default)]
-    settings: Value,
-    allowed: bool,
-    message: Option<String>,
+    pub settings: Value,
+    pub allowed: bool,
+    pub message: Option<String>,
     #[serde(default)]
-    warnings: Option<Vec<String>>,
+    pub warnings: Option<Vec<String>>,
     /// Image as written -> digest the (offline) registry answers with, for `resolveTags` cases.
     #[serde(default)]
-    digests: Option<serde_json::Map<String, Value>>,
+    pub digests: Option<serde_json::Map<String, Value>>,
     /// JSON pointer into the object -> the image the mutation must leave there.
     #[serde(default)]
-    mutated_images: Option<serde_json::Map<String, Value>>,
+    pub mutated_images: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,35 +35,56 @@ struct ExpectedFile {
     cases: Vec<ExpectedCase>,
 }
 
-fn requests_dir() -> PathBuf {
+pub fn requests_dir() -> PathBuf {
     fixtures().join("requests")
 }
 
-fn expected_cases() -> Vec<ExpectedCase> {
-    let text = std::fs::read_to_string(requests_dir().join("expected.json")).expect("expected.json is readable");
+pub fn expected_cases() -> Vec<ExpectedCase> {
+    let text = std::fs::read_to_string(requests_dir().join("expected.json"))
+        .expect("expected.json is readable");
     let file: ExpectedFile = serde_json::from_str(&text).expect("expected.json matches its schema");
-    assert!(file.cases.len() >= 20, "expected.json should cover every behaviour, found {} cases", file.cases.len());
+    assert!(
+        file.cases.len() >= 20,
+        "expected.json should cover every behaviour, found {} cases",
+        file.cases.len()
+    );
     file.cases
 }
 
-fn settings_of(case: &ExpectedCase) -> Value {
-    if case.settings.is_null() { serde_json::json!({}) } else { case.settings.clone() }
+pub fn settings_of(case: &ExpectedCase) -> Value {
+    if case.settings.is_null() {
+        serde_json::json!({})
+    } else {
+        case.settings.clone()
+    }
 }
 
-fn load_request(case: &ExpectedCase) -> Value {
+pub fn load_request(case: &ExpectedCase) -> Value {
     let path = requests_dir().join(&case.request);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// Compares one verdict with its expectation; returns a description of every difference.
-fn differences(case: &ExpectedCase, allowed: bool, message: Option<&str>, warnings: Option<&[String]>) -> Vec<String> {
+fn differences(
+    case: &ExpectedCase,
+    allowed: bool,
+    message: Option<&str>,
+    warnings: Option<&[String]>,
+) -> Vec<String> {
     let mut found = Vec::new();
     if allowed != case.allowed {
-        found.push(format!("allowed: expected {}, got {allowed} (message {message:?})", case.allowed));
+        found.push(format!(
+            "allowed: expected {}, got {allowed} (message {message:?})",
+            case.allowed
+        ));
     }
     if message != case.message.as_deref() {
-        found.push(format!("message:\n  expected {:?}\n  got      {message:?}", case.message));
+        found.push(format!(
+            "message:\n  expected {:?}\n  got      {message:?}",
+            case.message
+        ));
     }
     if let Some(expected) = &case.warnings {
         let got = warnings.unwrap_or_default();
@@ -78,7 +99,10 @@ fn differences(case: &ExpectedCase, allowed: bool, message: Option<&str>, warnin
 fn every_request_fixture_gets_its_recorded_verdict_through_the_library() {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for case in expected_cases().iter().filter(|case| case.digests.is_none()) {
+    for case in expected_cases()
+        .iter()
+        .filter(|case| case.digests.is_none())
+    {
         let request = load_request(case);
         let settings = settings_of(case);
         let verdict = match policy_host().validate(&request, &settings) {
@@ -89,21 +113,34 @@ fn every_request_fixture_gets_its_recorded_verdict_through_the_library() {
             }
         };
         checked += 1;
-        for difference in differences(case, verdict.accepted, verdict.message.as_deref(), verdict.warnings.as_deref()) {
+        for difference in differences(
+            case,
+            verdict.accepted,
+            verdict.message.as_deref(),
+            verdict.warnings.as_deref(),
+        ) {
             failures.push(format!("{}: {difference}", case.name));
         }
         if verdict.mutated_object.is_some() {
             failures.push(format!("{}: a validating case must not mutate", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked > 0);
 }
 
 #[test]
 fn every_request_fixture_gets_its_recorded_verdict_through_the_run_command() {
     let mut failures = Vec::new();
-    for case in expected_cases().iter().filter(|case| case.digests.is_none()) {
+    for case in expected_cases()
+        .iter()
+        .filter(|case| case.digests.is_none())
+    {
         let output = Command::new(harness_binary())
             .arg("run")
             .arg(policy_wasm())
@@ -124,17 +161,35 @@ fn every_request_fixture_gets_its_recorded_verdict_through_the_run_command() {
         }
         let review: Value = serde_json::from_slice(&output.stdout).expect("run prints JSON");
         let response = &review["response"];
-        assert_eq!(response["uid"], load_request(case)["uid"], "{}: uid is echoed", case.name);
+        assert_eq!(
+            response["uid"],
+            load_request(case)["uid"],
+            "{}: uid is echoed",
+            case.name
+        );
         let allowed = response["allowed"].as_bool().expect("allowed is a bool");
         let message = response["status"]["message"].as_str();
-        let warnings: Option<Vec<String>> = response.get("warnings").map(|w| serde_json::from_value(w.clone()).unwrap());
+        let warnings: Option<Vec<String>> = response
+            .get("warnings")
+            .map(|w| serde_json::from_value(w.clone()).unwrap());
         for difference in differences(case, allowed, message, warnings.as_deref()) {
             failures.push(format!("{}: {difference}", case.name));
         }
         if response.get("patch").is_some() {
-            let patch = base64::engine::general_purpose::STANDARD.decode(response["patch"].as_str().unwrap()).unwrap();
-            failures.push(format!("{}: unexpected patch {}", case.name, String::from_utf8_lossy(&patch)));
+            let patch = base64::engine::general_purpose::STANDARD
+                .decode(response["patch"].as_str().unwrap())
+                .unwrap();
+            failures.push(format!(
+                "{}: unexpected patch {}",
+                case.name,
+                String::from_utf8_lossy(&patch)
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

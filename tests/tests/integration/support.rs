@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 use host_harness::host::{HostOptions, PolicyHost};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
 }
 
 pub fn fixtures() -> PathBuf {
@@ -27,7 +30,10 @@ pub fn policy_wasm() -> &'static Path {
             let status = Command::new(repo_root().join("scripts/build-policy.sh"))
                 .status()
                 .expect("running scripts/build-policy.sh");
-            assert!(status.success(), "scripts/build-policy.sh failed; see its output above");
+            assert!(
+                status.success(),
+                "scripts/build-policy.sh failed; see its output above"
+            );
         }
         path
     })
@@ -43,16 +49,26 @@ pub fn harness_binary() -> &'static Path {
         }
         // The test executable is target/<profile>/deps/<name>-<hash>.
         let exe = std::env::current_exe().expect("the test binary knows its path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps layout");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps layout");
         let binary = profile_dir.join("host-harness");
         if !binary.exists() {
-            let release = profile_dir.file_name().is_some_and(|name| name == "release");
+            let release = profile_dir
+                .file_name()
+                .is_some_and(|name| name == "release");
             let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            cargo.args(["build", "-p", "host-harness"]).current_dir(repo_root());
+            cargo
+                .args(["build", "-p", "host-harness"])
+                .current_dir(repo_root());
             if release {
                 cargo.arg("--release");
             }
-            assert!(cargo.status().expect("running cargo build").success(), "building host-harness failed");
+            assert!(
+                cargo.status().expect("running cargo build").success(),
+                "building host-harness failed"
+            );
         }
         binary
     })
@@ -62,5 +78,7 @@ pub fn harness_binary() -> &'static Path {
 /// exactly as `check` does across its threads.
 pub fn policy_host() -> &'static PolicyHost {
     static HOST: OnceLock<PolicyHost> = OnceLock::new();
-    HOST.get_or_init(|| PolicyHost::load(policy_wasm(), HostOptions::default()).expect("policy.wasm loads"))
+    HOST.get_or_init(|| {
+        PolicyHost::load(policy_wasm(), HostOptions::default()).expect("policy.wasm loads")
+    })
 }
