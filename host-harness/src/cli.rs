@@ -28,6 +28,9 @@ pub enum Command {
     Check(crate::commands::check::CheckArgs),
     /// Print each image's digest (`IMAGE DIGEST` per line), asking its registry; exit 2 if any fails.
     Digest(crate::commands::digest::DigestArgs),
+    /// Rewrite manifests so every unpinned image is pinned by digest, as the policy decides in mutate mode
+    /// (resolveTags); --dry-run shows a diff, --check only tells: exit 1 when something would change, 2 on any error.
+    Pin(crate::commands::pin::PinArgs),
 }
 
 /// The policy module, its settings and the host's limits: shared by every subcommand that evaluates.

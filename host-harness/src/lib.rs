@@ -8,6 +8,7 @@
 //! - [`metadata`]: policy metadata (`metadata.yml` or embedded in the module) and rule matching.
 //! - [`check`]: the CI check over many objects, in parallel.
 //! - [`report`]: output formats for `check`.
+//! - [`pin`]: rewriting manifests so every unpinned image is pinned, as the policy module decides.
 //! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
 
 pub mod check;
@@ -15,5 +16,6 @@ pub mod host;
 pub mod kubewarden;
 pub mod manifest;
 pub mod metadata;
+pub mod pin;
 pub mod registry;
 pub mod report;

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod digest;
+pub mod pin;
 pub mod run;
 
 use std::process::ExitCode;
@@ -13,5 +14,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Digest(args) => digest::run(args),
+        Command::Pin(args) => pin::run(args),
     }
 }

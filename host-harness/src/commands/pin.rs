@@ -1,0 +1,235 @@
+//! `host-harness pin POLICY [settings flags] [registry flags] [--dry-run | --check] PATH…`: rewrites manifests so
+//! every unpinned image becomes `<image as written>@<digest>`, as the policy module decides in mutate mode
+//! (`resolveTags: true` is set on top of the given settings); see [`host_harness::pin`].
+//!
+//! Paths are read as `check` reads them (files, and directories searched for *.yaml, *.yml, *.json). `-` alone
+//! pins standard input to standard output, as a filter (`helm template … | host-harness pin POLICY -`).
+//!
+//! Standard output carries only file content, so it can be piped: the unified diff with `--dry-run`, the pinned
+//! text for `-`. What was pinned, every error and the summary go to standard error.
+//!
+//! Exit status: 0 done (with `--check`: nothing to pin); 1 with `--check` when some image would be pinned;
+//! 2 when any file could not be pinned (that file is then untouched) or the command could not run.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use host_harness::host::{Capabilities, PolicyHost};
+use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
+use host_harness::pin::{self, PinError, PinnedImage};
+use host_harness::registry::RegistryArgs;
+
+use crate::cli::PolicyArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct PinArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Print a unified diff of what would change; change nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Change nothing; exit 1 when some image would be pinned, 0 when none would.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Manifest files and directories (searched recursively for *.yaml, *.yml, *.json), rewritten in place;
+    /// `-` alone reads stdin and writes the pinned text to stdout.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Rewrite the files.
+    Write,
+    /// Print a diff.
+    DryRun,
+    /// Only tell, by the exit status.
+    Check,
+}
+
+/// What happened to one input.
+struct FileResult {
+    name: String,
+    outcome: Result<Pinned, Vec<PinError>>,
+}
+
+struct Pinned {
+    images: Vec<PinnedImage>,
+    /// `--dry-run`: the diff; `-`: the text to print.
+    stdout: Option<String>,
+}
+
+pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
+    let mode = match (args.dry_run, args.check) {
+        (true, _) => Mode::DryRun,
+        (_, true) => Mode::Check,
+        _ => Mode::Write,
+    };
+    let reads_stdin = args.paths.iter().any(|path| path.as_os_str() == "-");
+    if reads_stdin && args.paths.len() > 1 {
+        anyhow::bail!("`-` (pin stdin to stdout) cannot be combined with other paths");
+    }
+
+    let settings = pin::settings_with_resolve_tags(args.policy.settings()?).map_err(anyhow::Error::msg)?;
+    let mut capabilities = Capabilities::new();
+    args.registry.register(&mut capabilities)?;
+    let host = PolicyHost::load(&args.policy.policy_path()?, args.policy.host_options(capabilities)?)?;
+    let verdict = host.validate_settings(&settings).context("validating the policy settings")?;
+    if !verdict.valid {
+        anyhow::bail!("Provided settings are not valid: {}", verdict.message.unwrap_or_default());
+    }
+
+    let started = Instant::now();
+    // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and
+    // holds only the files in progress in memory.
+    let results: Vec<FileResult> = expand_paths(&args.paths)
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|input| pin_input(input, &host, &settings, mode))
+        .collect();
+
+    let report = Report::of(&results);
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let verb = if mode == Mode::Write { "pinned" } else { "would pin" };
+    for result in &results {
+        match &result.outcome {
+            Ok(pinned) => {
+                for image in &pinned.images {
+                    writeln!(stderr, "{}:{}: {verb} {} -> {}", result.name, image.line, image.old, image.new)?;
+                }
+                if let Some(text) = &pinned.stdout {
+                    stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+                }
+            }
+            Err(errors) => {
+                for error in errors {
+                    match error.line {
+                        Some(line) => writeln!(stderr, "error: {}:{line}: {}", result.name, error.message)?,
+                        None => writeln!(stderr, "error: {}: {}", result.name, error.message)?,
+                    }
+                }
+            }
+        }
+    }
+    stdout.flush().context("writing to stdout")?;
+    writeln!(stderr, "{}", report.summary(verb))?;
+    if args.policy.verbose {
+        writeln!(stderr, "pin took {:.3}s", started.elapsed().as_secs_f64())?;
+    }
+    Ok(ExitCode::from(if report.failed_files > 0 {
+        2
+    } else if mode == Mode::Check && report.images > 0 {
+        1
+    } else {
+        0
+    }))
+}
+
+fn pin_input(
+    input: Result<InputPath, InputError>,
+    host: &PolicyHost,
+    settings: &Value,
+    mode: Mode,
+) -> FileResult {
+    let failed = |name: String, error: InputError| FileResult {
+        name,
+        outcome: Err(vec![PinError { line: error.line, message: error.message }]),
+    };
+    let path = match input {
+        Ok(path) => path,
+        Err(error) => return failed(error.file.clone(), error),
+    };
+    let name = path.display_name();
+    let file = match read_input(&path) {
+        Ok(file) => file,
+        Err(error) => return failed(name, error),
+    };
+    let plan = match pin::plan_file(&file, host, settings, Limits::default()) {
+        Ok(plan) => plan,
+        Err(errors) => return FileResult { name, outcome: Err(errors) },
+    };
+    let stdout = match (mode, &path) {
+        (Mode::DryRun, _) if !plan.pinned.is_empty() => Some(unified_diff(&name, &file.text, &plan.new_text)),
+        // A filter always passes its input on, pinned or not.
+        (Mode::Write, InputPath::Stdin) => Some(plan.new_text),
+        (Mode::Write, InputPath::File(path)) if !plan.pinned.is_empty() => {
+            if let Err(error) = pin::replace_file(path, file.text.as_bytes(), &plan.new_text) {
+                return FileResult { name, outcome: Err(vec![PinError { line: None, message: error.to_string() }]) };
+            }
+            None
+        }
+        _ => None,
+    };
+    FileResult { name, outcome: Ok(Pinned { images: plan.pinned, stdout }) }
+}
+
+/// A unified diff (`--- NAME` / `+++ NAME`, three lines of context), which `patch -p0` applies.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, name)
+        .to_string()
+}
+
+/// The counts of the summary line.
+struct Report {
+    images: usize,
+    pinned_files: usize,
+    unchanged_files: usize,
+    failed_files: usize,
+    errors: usize,
+}
+
+impl Report {
+    fn of(results: &[FileResult]) -> Report {
+        let mut report =
+            Report { images: 0, pinned_files: 0, unchanged_files: 0, failed_files: 0, errors: 0 };
+        for result in results {
+            match &result.outcome {
+                Ok(pinned) if pinned.images.is_empty() => report.unchanged_files += 1,
+                Ok(pinned) => {
+                    report.pinned_files += 1;
+                    report.images += pinned.images.len();
+                }
+                Err(errors) => {
+                    report.failed_files += 1;
+                    report.errors += errors.len();
+                }
+            }
+        }
+        report
+    }
+
+    /// `pinned 3 images in 2 files; 5 files unchanged; 0 errors`.
+    fn summary(&self, verb: &str) -> String {
+        let mut line = format!(
+            "{verb} {} in {}; {} unchanged; {}",
+            plural(self.images, "image"),
+            plural(self.pinned_files, "file"),
+            plural(self.unchanged_files, "file"),
+            plural(self.errors, "error"),
+        );
+        if self.failed_files > 0 {
+            line.push_str(&format!(" ({} left untouched)", plural(self.failed_files, "file")));
+        }
+        line
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
