@@ -17,7 +17,7 @@ harness:
 	cargo build --release -p host-harness
 
 demo: deps policy.wasm harness
-	$(HARNESS) check policy.wasm --settings-path tests/fixtures/manifests/settings.yaml \
+	$(HARNESS) check policy.wasm --settings-path tests/fixtures/manifest-settings.yaml \
 		--metadata metadata.yml tests/fixtures/manifests; \
 	status=$$?; echo "(host-harness check exited $$status: 0 all accepted, 1 some rejected, 2 errors)"; \
 	[ $$status -le 1 ]

@@ -5,5 +5,5 @@ CORPUS="$REPO_ROOT/../shared/corpus"
 
 # Runs the CLI with the fixtures' settings and metadata.
 check_fixtures() {
-  "$HARNESS" check "$POLICY" --settings-path "$MANIFESTS/settings.yaml" --metadata "$REPO_ROOT/metadata.yml" "$@"
+  "$HARNESS" check "$POLICY" --settings-path "$FIXTURES/manifest-settings.yaml" --metadata "$REPO_ROOT/metadata.yml" "$@"
 }
