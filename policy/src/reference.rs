@@ -17,8 +17,9 @@
 //!
 //! Hand-written rather than `regex-lite`: the policy must say *why* a reference is wrong ("repository name must be
 //! lowercase", "tag is 129 characters long"), so the input has to be split into domain, path, tag and digest and each
-//! part judged on its own anyway; once it is split, every part is a one-screen loop over bytes. A regex engine would add
-//! the pattern compiler to policy.wasm (tens of KiB against a 150 KiB budget) only to answer match / no match.
+//! part judged on its own anyway; once it is split, every part is a one-screen loop over bytes. And it is smaller:
+//! swapping just the path-component check for a `regex_lite::Regex` made policy.wasm 193,145 bytes instead of
+//! 143,559 (+48 KiB, a third of the 150 KiB budget) to answer match / no match.
 
 use std::fmt;
 use std::net::Ipv6Addr;

@@ -1,7 +1,6 @@
 //! The rule: every image of a workload must be pinned by a valid digest (or be exempt, or, in mutate mode, get pinned).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -12,6 +11,9 @@ use crate::workload::{ImageSite, Malformed, image_sites, json_type, pod_spec_loc
 
 /// How many violations one rejection lists before summing up the rest: enough to act on, short enough to read.
 pub const MAX_LISTED: usize = 20;
+
+/// Ends a warning about an image allowExistingViolations let through.
+const TOLERATED: &str = "; tolerated: the old object has the same image (allowExistingViolations)";
 
 /// The subresource `kubectl debug` writes ephemeral containers through; checked like the Pod itself.
 const EPHEMERAL_CONTAINERS_SUBRESOURCE: &str = "ephemeralcontainers";
@@ -253,8 +255,6 @@ impl Judge<'_> {
     }
 }
 
-const TOLERATED: &str = "; tolerated: the old object has the same image (allowExistingViolations)";
-
 /// Prefixes each line with "Deployment web: ", and caps the list at [`MAX_LISTED`].
 fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
     let total = lines.len();
@@ -264,9 +264,7 @@ fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
         .map(|line| format!("{subject}: {line}"))
         .collect();
     if total > MAX_LISTED {
-        let mut summary = String::new();
-        let _ = write!(summary, "{subject}: … and {} more", total - MAX_LISTED);
-        out.push(summary);
+        out.push(format!("{subject}: … and {} more", total - MAX_LISTED));
     }
     out
 }
