@@ -125,14 +125,15 @@ pub fn plan_file(
             };
             let written = &file.text[position.span.clone()];
             let refuse = |why: &str| PinError::at(position.line, format!("image {:?} {why}; left as it is", change.old));
-            if written.contains('\n') {
-                errors.push(refuse("is written over several lines, and pin rewrites one-line scalars only"));
-                continue;
-            }
             match scalar::render(&change.new, position.style) {
                 Err(RenderError::BlockScalar) => errors.push(refuse(
                     "is a block scalar (`|` or `>`), which pin does not rewrite: write it as a plain or quoted scalar",
                 )),
+                // A flow scalar folded or continued over lines (`"…\` newline `…"`): rewriting it on one line
+                // would change how the file reads around it; rewriting it over lines would be a guess.
+                Ok(_) if written.contains('\n') => {
+                    errors.push(refuse("is written over several lines, and pin rewrites one-line scalars only"))
+                }
                 Ok((text, _style)) => edits.push(Edit {
                     span: position.span.clone(),
                     text,
@@ -229,7 +230,7 @@ fn ask_module(
                 new: new.clone(),
             }),
             _ => refusals.push(PinError::at(
-                document.line_of(&format!("{}{pointer}", object.pointer)),
+                line_near(document, &format!("{}{pointer}", object.pointer)),
                 format!(
                     "{}: the policy changed {} in a way pin does not write back (it rewrites strings only)",
                     object.identity.describe(),
@@ -275,7 +276,7 @@ fn verify_rewrite(
         if let Some((pointer, want, have)) = differences(wanted, &got.value).into_iter().next() {
             let show = |value: Option<&Value>| value.map_or_else(|| "nothing".to_owned(), Value::to_string);
             return Err(vec![PinError::at(
-                document.line_of(&pointer),
+                line_near(document, &pointer),
                 format!(
                     "an image shares its text with {} through a YAML alias or merge key, so rewriting it would make \
                      that read {} instead of {}; left as it is: write the image out in full where it is used",
@@ -287,6 +288,21 @@ fn verify_rewrite(
         }
     }
     Ok(())
+}
+
+/// The line of the node at `pointer`, or of its nearest ancestor written in the text (an alias has no line of its
+/// own in the loader's positions; its mapping or list item does).
+fn line_near(document: &Document, pointer: &str) -> usize {
+    let mut pointer = pointer;
+    loop {
+        let prefix = format!("{pointer}/");
+        let found = document.scalars.iter().find(|s| s.pointer == pointer || s.pointer.starts_with(&prefix));
+        match (found, pointer.rfind('/')) {
+            (Some(scalar), _) => return scalar.line,
+            (None, Some(parent)) => pointer = &pointer[..parent],
+            (None, None) => return document.line,
+        }
+    }
 }
 
 /// Every place where `after` differs from `before`, as (JSON pointer, value before, value after), a missing side
