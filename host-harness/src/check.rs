@@ -1,1 +1,374 @@
-//! TODO(skeleton): see lib.rs
+//! The CI check: every object of every input through the policy, in parallel, results in input order.
+//!
+//! Work is cut into document chunks (see [`manifest::split_documents`]) across all files, and each chunk
+//! is parsed, turned into admission requests and evaluated in one rayon task, so parsing and evaluation
+//! share all cores and an object's JSON lives only while it is evaluated: memory stays near the size of
+//! the input texts, which are read in batches of at most [`BATCH_BYTES`].
+
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::host::PolicyHost;
+use crate::manifest::{
+    self, Chunk, Document, InputError, InputPath, Limits, ManifestFile, ManifestObject, YamlError,
+};
+use crate::metadata::{Metadata, RequestTarget};
+use crate::report::{CheckReport, FileReport, ObjectReport, Outcome, Violation};
+
+/// Input text read before its objects are checked: beyond a few files' worth, reading more only costs memory.
+pub const BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// What `check` evaluates with, besides the policy.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The policy's settings (already validated by the policy).
+    pub settings: Value,
+    /// With metadata, only the objects its rules match are evaluated; the others are skipped.
+    pub metadata: Option<Metadata>,
+    pub limits: Limits,
+}
+
+/// Checks every input, in order.
+pub fn check(
+    inputs: Vec<Result<InputPath, InputError>>,
+    policy: &PolicyHost,
+    options: &CheckOptions,
+) -> CheckReport {
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut batch: Vec<Result<ManifestFile, InputError>> = Vec::new();
+    let mut batch_bytes = 0;
+    for input in inputs {
+        let read = input.and_then(|path| manifest::read_input(&path));
+        batch_bytes += read.as_ref().map_or(0, |file| file.text.len());
+        batch.push(read);
+        if batch_bytes >= BATCH_BYTES {
+            files.extend(check_batch(std::mem::take(&mut batch), policy, options));
+            batch_bytes = 0;
+        }
+    }
+    files.extend(check_batch(batch, policy, options));
+    CheckReport::new(files)
+}
+
+/// Checks already-read files (for callers that have the text in memory).
+pub fn check_files(
+    files: Vec<ManifestFile>,
+    policy: &PolicyHost,
+    options: &CheckOptions,
+) -> CheckReport {
+    CheckReport::new(check_batch(
+        files.into_iter().map(Ok).collect(),
+        policy,
+        options,
+    ))
+}
+
+fn check_batch(
+    batch: Vec<Result<ManifestFile, InputError>>,
+    policy: &PolicyHost,
+    options: &CheckOptions,
+) -> Vec<FileReport> {
+    // Every chunk of every readable file, as one parallel work list.
+    let chunks: Vec<Vec<Chunk>> = batch
+        .iter()
+        .map(|file| {
+            file.as_ref()
+                .map_or_else(|_| Vec::new(), |file| manifest::split_documents(&file.text))
+        })
+        .collect();
+    let work: Vec<(&ManifestFile, &Chunk)> = batch
+        .iter()
+        .zip(&chunks)
+        .filter_map(|(file, chunks)| file.as_ref().ok().map(|file| (file, chunks)))
+        .flat_map(|(file, chunks)| chunks.iter().map(move |chunk| (file, chunk)))
+        .collect();
+    let mut outcomes = work
+        .par_iter()
+        .with_max_len(1)
+        .map(|(file, chunk)| check_chunk(file, chunk, policy, options))
+        .collect::<Vec<_>>()
+        .into_iter();
+
+    let mut reports = Vec::with_capacity(batch.len());
+    for (file, chunks) in batch.iter().zip(&chunks) {
+        let file = match file {
+            Err(error) => {
+                reports.push(FileReport {
+                    file: error.file.clone(),
+                    error: Some(error.clone()),
+                    objects: Vec::new(),
+                });
+                continue;
+            }
+            Ok(file) => file,
+        };
+        let mut objects = Vec::new();
+        let mut error = None;
+        for outcome in outcomes.by_ref().take(chunks.len()) {
+            match outcome {
+                Ok(chunk_objects) => objects.extend(chunk_objects),
+                Err(yaml_error) => {
+                    error.get_or_insert_with(|| manifest::yaml_input_error(file, yaml_error));
+                }
+            }
+        }
+        if error.is_some() {
+            // A file that is not valid YAML as a whole is reported as such; its valid documents are not
+            // judged one by one, as kubectl would not apply the file either.
+            objects.clear();
+        }
+        reports.push(FileReport {
+            file: file.name.clone(),
+            error,
+            objects,
+        });
+    }
+    reports
+}
+
+fn check_chunk(
+    file: &ManifestFile,
+    chunk: &Chunk,
+    policy: &PolicyHost,
+    options: &CheckOptions,
+) -> Result<Vec<ObjectReport>, YamlError> {
+    let documents = manifest::parse_chunk(&file.text, chunk, options.limits)?;
+    let mut reports = Vec::new();
+    for mut document in documents {
+        let objects = manifest::objects_of(&mut document);
+        let document = &document;
+        let judged: Vec<ObjectReport> = objects
+            .into_par_iter()
+            .map(|object| match object {
+                Ok(object) => check_object(file, document, object, policy, options),
+                // No API server accepts such a document (no apiVersion or kind, not a mapping), so
+                // it cannot bring an image into a cluster: skipped, like a settings or values file
+                // lying beside the manifests, with the reason shown.
+                Err(error) => ObjectReport {
+                    line: error.line,
+                    api_version: None,
+                    kind: None,
+                    namespace: None,
+                    name: None,
+                    outcome: Outcome::Skipped {
+                        reason: error.message,
+                    },
+                },
+            })
+            .collect();
+        reports.extend(judged);
+    }
+    Ok(reports)
+}
+
+fn check_object(
+    file: &ManifestFile,
+    document: &Document,
+    object: ManifestObject,
+    policy: &PolicyHost,
+    options: &CheckOptions,
+) -> ObjectReport {
+    let identity = &object.identity;
+    let target = RequestTarget {
+        group: &identity.group,
+        version: &identity.version,
+        resource: &identity.resource,
+        subresource: "",
+        operation: "CREATE",
+    };
+    let outcome = if options
+        .metadata
+        .as_ref()
+        .is_some_and(|metadata| !metadata.matches(&target))
+    {
+        let group = if identity.group.is_empty() {
+            "core"
+        } else {
+            &identity.group
+        };
+        Outcome::Skipped {
+            reason: format!(
+                "the policy's rules do not cover CREATE of {group}/{} {}",
+                identity.version, identity.resource
+            ),
+        }
+    } else {
+        let uid = request_uid(&file.name, &object.pointer, object.line);
+        let request = manifest::admission_request(object.value, identity, &uid);
+        match policy.validate(&request, &options.settings) {
+            Ok(response) if response.accepted => Outcome::Accepted {
+                warnings: response.warnings.unwrap_or_default(),
+                mutated: response.mutated_object.is_some(),
+            },
+            Ok(response) => {
+                let message = response
+                    .message
+                    .unwrap_or_else(|| "rejected (the policy gave no message)".to_owned());
+                let place = ObjectPlace {
+                    document,
+                    pointer: &object.pointer,
+                    line: object.line,
+                    object: &request["object"],
+                };
+                let violations = message
+                    .lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .map(|line| Violation {
+                        line: place.line_of_violation(line),
+                        message: line.to_owned(),
+                    })
+                    .collect();
+                Outcome::Rejected {
+                    message,
+                    violations,
+                    warnings: response.warnings.unwrap_or_default(),
+                }
+            }
+            Err(error) => Outcome::Error {
+                message: error.to_string(),
+            },
+        }
+    };
+    ObjectReport {
+        line: object.line,
+        api_version: Some(identity.api_version.clone()),
+        kind: Some(identity.kind.clone()),
+        namespace: identity.namespace.clone(),
+        name: identity.name.clone(),
+        outcome,
+    }
+}
+
+/// A stable request uid (UUID-shaped), so reruns print the same output.
+fn request_uid(file: &str, pointer: &str, line: usize) -> String {
+    let hash = Sha256::new()
+        .chain_update(file)
+        .chain_update([0])
+        .chain_update(pointer)
+        .chain_update(line.to_le_bytes())
+        .finalize();
+    let hex = hash
+        .iter()
+        .take(16)
+        .fold(String::with_capacity(32), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        });
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// An object in its document, for placing the lines of a rejection.
+struct ObjectPlace<'a> {
+    document: &'a Document,
+    /// The object's JSON pointer within the document (`""`, or `/items/3` in a List).
+    pointer: &'a str,
+    line: usize,
+    /// The object's value (as sent to the policy).
+    object: &'a Value,
+}
+
+impl ObjectPlace<'_> {
+    /// The line a violation is about. A message naming a place in the object as a dotted path in
+    /// parentheses (`container "app" (spec.containers[0]) …`, as require-digest writes them) points at
+    /// that place's `image` (or the place itself); otherwise the longest string of the object that the
+    /// message quotes (an image, usually) gives the line; otherwise the object's line.
+    fn line_of_violation(&self, message: &str) -> usize {
+        let scalars = &self.document.scalars;
+        for path in parenthesized_paths(message) {
+            let base = format!("{}{path}", self.pointer);
+            for image in [format!("{base}/image"), format!("{base}/image/reference")] {
+                if let Some(scalar) = self.document.scalar_at(&image) {
+                    return scalar.line;
+                }
+            }
+            let prefix = format!("{base}/");
+            if let Some(scalar) = scalars
+                .iter()
+                .find(|s| s.pointer == base || s.pointer.starts_with(&prefix))
+            {
+                return scalar.line;
+            }
+        }
+        scalars
+            .iter()
+            .filter_map(|scalar| {
+                let within_object = scalar.pointer.strip_prefix(self.pointer)?;
+                let text = self.object.pointer(within_object)?.as_str()?;
+                (text.len() >= 3 && message.contains(text)).then_some((text.len(), scalar.line))
+            })
+            // The longest quoted string; among equals, the first in the file.
+            .max_by_key(|&(length, line)| (length, std::cmp::Reverse(line)))
+            .map_or(self.line, |(_, line)| line)
+    }
+}
+
+/// `(spec.template.spec.containers[0])` → `/spec/template/spec/containers/0`, for each such group.
+fn parenthesized_paths(message: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut rest = message;
+    while let Some(open) = rest.find('(') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(')') else { break };
+        let inside = &after[..close];
+        let is_path = !inside.is_empty()
+            && inside
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '[' | ']' | '_' | '-'))
+            && inside.contains(['.', '[']);
+        if is_path {
+            let mut pointer = String::new();
+            for segment in inside.split('.') {
+                let mut parts = segment.split('[');
+                if let Some(field) = parts.next().filter(|f| !f.is_empty()) {
+                    pointer.push('/');
+                    pointer.push_str(field);
+                }
+                for index in parts {
+                    pointer.push('/');
+                    pointer.push_str(index.trim_end_matches(']'));
+                }
+            }
+            paths.push(pointer);
+        }
+        rest = &after[close..];
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_in_parentheses_become_pointers() {
+        assert_eq!(
+            parenthesized_paths(
+                r#"Deployment web: container "app" (spec.template.spec.containers[0]) image "x" is bad (really)"#
+            ),
+            vec!["/spec/template/spec/containers/0".to_owned()]
+        );
+        assert_eq!(
+            parenthesized_paths("volume (spec.volumes[2]) and (spec.initContainers[1])").len(),
+            2
+        );
+    }
+
+    #[test]
+    fn request_uids_are_stable_and_uuid_shaped() {
+        let uid = request_uid("a.yaml", "", 3);
+        assert_eq!(uid, request_uid("a.yaml", "", 3));
+        assert_ne!(uid, request_uid("a.yaml", "/items/0", 3));
+        assert_eq!(uid.len(), 36);
+        assert_eq!(uid.matches('-').count(), 4);
+    }
+}

@@ -40,11 +40,14 @@ pub fn load_documents(file: &ManifestFile, limits: Limits) -> Result<Vec<Documen
 /// A YAML error as a file error, with a hint when the file looks like an unrendered Helm/Go template
 /// (the usual reason a manifest in a repository is not valid YAML).
 pub fn yaml_input_error(file: &ManifestFile, error: YamlError) -> InputError {
-    let template_line = file
-        .text
-        .lines()
-        .position(|line| line.contains("{{"))
-        .map(|index| index + 1);
+    let template_line = if error.is_syntax {
+        file.text
+            .lines()
+            .position(|line| line.contains("{{"))
+            .map(|index| index + 1)
+    } else {
+        None
+    };
     let message = match template_line {
         Some(line) => format!(
             "{}; the file holds `{{{{ … }}}}` (line {line}): if it is a Helm or Go template, render it first \

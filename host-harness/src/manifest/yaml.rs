@@ -122,6 +122,9 @@ pub struct YamlError {
     /// 1-based line and column (in characters) in the file.
     pub line: usize,
     pub column: usize,
+    /// The text is not YAML, or not YAML that maps to JSON (a non-scalar key): what an unrendered
+    /// template looks like. False for limits and placeholders, which have their own explanation.
+    pub is_syntax: bool,
 }
 
 impl fmt::Display for YamlError {
@@ -245,7 +248,7 @@ pub fn parse_chunk(
                         repairs.insert(mark.line(), spaces);
                         locator.set_column_shifts(&repairs);
                     }
-                    _ => return Err(locator.error_at(mark, error.info().to_string())),
+                    _ => return Err(locator.syntax_error_at(mark, error.info().to_string())),
                 }
             }
         }
@@ -328,6 +331,14 @@ impl<'a> Locator<'a> {
             message,
             line,
             column,
+            is_syntax: false,
+        }
+    }
+
+    fn syntax_error_at(&self, mark: Marker, message: String) -> YamlError {
+        YamlError {
+            is_syntax: true,
+            ..self.error_at(mark, message)
         }
     }
 }
@@ -472,9 +483,10 @@ impl<'l, 'a> Builder<'l, 'a> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let is_mapping = matches!(event, Event::MappingStart(..));
                 if self.awaiting_key() {
-                    return Err(self.error(
+                    return Err(self.locator.syntax_error_at(
                         span.start,
-                        "a mapping key is itself a mapping or sequence; Kubernetes objects have string keys",
+                        "a mapping key is itself a mapping or sequence; Kubernetes objects have string keys"
+                            .to_owned(),
                     ));
                 }
                 if self.stack.len() >= self.limits.max_depth {
@@ -925,6 +937,7 @@ pub fn parse_single(text: &str) -> Result<Value, YamlError> {
             message: "expected one YAML document, found several".to_owned(),
             line: documents[1].line,
             column: 1,
+            is_syntax: false,
         }),
     }
 }
