@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# The pin workflow as a user runs it, with the built CLI against real registries on loopback (e2e/registry.sh):
+# check fails -> pin --dry-run shows the diff -> pin -> check passes -> pin --check exits 0.
+# The tests of this file run in order on one copy of tests/fixtures/pin/before/.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+  load registry
+  registry_start
+  export PIN_FIXTURES="$REPO_ROOT/tests/fixtures/pin"
+  export TREE="$BATS_FILE_TMPDIR/manifests"
+  cp -r "$PIN_FIXTURES/before" "$TREE"
+  # The fixtures name the registries 127.0.0.1:5000 (open) and 127.0.0.1:5001 (auth); these run on other ports.
+  grep -rl '127\.0\.0\.1:500[01]/' "$TREE" | xargs sed -i \
+    -e "s#127\.0\.0\.1:5001/#$RD_REGISTRY_AUTH/#g" -e "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g"
+}
+
+teardown_file() {
+  load registry
+  registry_stop
+}
+
+setup() {
+  load helpers
+  load registry
+  cd "$TREE"
+}
+
+# Every file of the tree with its hash, to show that a command changed nothing.
+tree_hashes() {
+  find "$TREE" -type f -print0 | sort -z | xargs -0 sha256sum
+}
+
+check_tree() {
+  "$HARNESS" check "$POLICY" --settings-path "$PIN_FIXTURES/settings.yaml" --color never "$@" .
+}
+
+pin_tree() {
+  "$HARNESS" pin "$POLICY" --settings-path "$PIN_FIXTURES/settings.yaml" \
+    --insecure-registry "$RD_REGISTRY_OPEN" --insecure-registry "$RD_REGISTRY_AUTH" \
+    --docker-config "$RD_REGISTRY_DOCKER_CONFIG" "$@"
+}
+
+@test "1. check rejects the unpinned images" {
+  run check_tree
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"image \"$RD_REGISTRY_OPEN/demo/app:1.1\" is not pinned by a digest"* ]]
+}
+
+@test "2. pin --dry-run prints the diff and changes nothing" {
+  hashes=$(tree_hashes)
+  run --separate-stderr pin_tree --dry-run apps jobs values.yaml
+  [ "$status" -eq 0 ]
+  [ "$(tree_hashes)" = "$hashes" ]
+  digest=$(served_digest "$RD_REGISTRY_OPEN" demo/app:1.1)
+  [[ "$output" == *"--- apps/web.yaml"$'\n'"+++ apps/web.yaml"* ]]
+  [[ "$output" == *$'\n'"-          image: $RD_REGISTRY_OPEN/demo/app:1.1 # {\"\$imagepolicy\": \"flux-system:web\"}"$'\n'* ]]
+  [[ "$output" == *$'\n'"+          image: $RD_REGISTRY_OPEN/demo/app:1.1@$digest # {\"\$imagepolicy\": \"flux-system:web\"}"$'\n'* ]]
+  [[ "$stderr" == *"would pin 12 images in 4 files; 2 files unchanged; 0 errors" ]]
+}
+
+@test "3. pin --check exits 1 while something would change, and changes nothing" {
+  hashes=$(tree_hashes)
+  run pin_tree --check .
+  [ "$status" -eq 1 ]
+  [ "$(tree_hashes)" = "$hashes" ]
+}
+
+@test "4. pin rewrites the files into exactly tests/fixtures/pin/after/" {
+  run pin_tree .
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"pinned 12 images in 4 files; 2 files unchanged; 0 errors" ]]
+  [[ "$output" != *"$RD_REGISTRY_AUTH_PASSWORD"* ]]
+  expected="$BATS_FILE_TMPDIR/expected"
+  cp -r "$PIN_FIXTURES/after" "$expected"
+  grep -rl '127\.0\.0\.1:500[01]/' "$expected" | xargs sed -i \
+    -e "s#127\.0\.0\.1:5001/#$RD_REGISTRY_AUTH/#g" -e "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g"
+  diff -r "$expected" "$TREE"
+}
+
+@test "5. check passes on the pinned files" {
+  run check_tree
+  [ "$status" -eq 0 ]
+  [[ "$output" == *" 0 rejected"* ]]
+}
+
+@test "6. pin --check exits 0: nothing left to pin" {
+  run pin_tree --check .
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"would pin 0 images in 0 files; 6 files unchanged; 0 errors" ]]
+}
+
+@test "a missing image leaves its file untouched, names the image and exits 2" {
+  cat > "$BATS_TEST_TMPDIR/missing.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: missing}
+spec:
+  containers:
+    - {name: app, image: $RD_REGISTRY_OPEN/demo/app:1.0}
+    - {name: gone, image: $RD_REGISTRY_OPEN/demo/app:9.9}
+YAML
+  before=$(sha256sum "$BATS_TEST_TMPDIR/missing.yaml")
+  run pin_tree "$BATS_TEST_TMPDIR/missing.yaml"
+  [ "$status" -eq 2 ]
+  [ "$(sha256sum "$BATS_TEST_TMPDIR/missing.yaml")" = "$before" ]
+  [[ "$output" == *"missing.yaml:7: Pod missing: container \"gone\""*"$RD_REGISTRY_OPEN/demo/app:9.9: not found in registry"* ]]
+  [[ "$output" == *"pinned 0 images in 0 files; 0 files unchanged; 1 error (1 file left untouched)" ]]
+}
+
+@test "pin - is a filter: stdin pinned to stdout" {
+  sed "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g" "$PIN_FIXTURES/before/apps/web.yaml" > "$BATS_TEST_TMPDIR/web.yaml"
+  run --separate-stderr pin_tree - < "$BATS_TEST_TMPDIR/web.yaml"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(sed "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g" "$PIN_FIXTURES/after/apps/web.yaml")" ]
+  [[ "$stderr" == *"pinned 3 images in 1 file; 0 files unchanged; 0 errors" ]]
+}
