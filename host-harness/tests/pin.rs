@@ -35,7 +35,10 @@ fn fixtures() -> PathBuf {
 fn harness() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
     // No credentials from the machine running the tests.
-    command.env("DOCKER_CONFIG", std::env::temp_dir().join("require-digest-no-docker-config"));
+    command.env(
+        "DOCKER_CONFIG",
+        std::env::temp_dir().join("require-digest-no-docker-config"),
+    );
     command
 }
 
@@ -61,7 +64,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut all: Vec<std::ffi::OsString> = vec!["--digests".into(), fixtures().join("digests.yaml").into()];
+    let mut all: Vec<std::ffi::OsString> =
+        vec!["--digests".into(), fixtures().join("digests.yaml").into()];
     all.extend(args.into_iter().map(|arg| arg.as_ref().to_owned()));
     pin(all)
 }
@@ -98,7 +102,10 @@ fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), fs::read(&path).unwrap());
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -128,7 +135,11 @@ fn unchanged(text: String) -> String {
 
 fn assert_trees_equal(got: &Path, want: &Path) {
     let (got, want) = (read_tree(got), read_tree(want));
-    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the same files");
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
     for (path, bytes) in &want {
         assert!(
             got[path] == *bytes,
@@ -145,21 +156,42 @@ fn pins_before_into_exactly_after_against_the_real_registries() {
     let registries = registries_or_skip!();
     let work = tempfile::tempdir().unwrap();
     let (tree, want) = (work.path().join("tree"), work.path().join("want"));
-    copy_tree(&fixtures().join("before"), &tree, &with_real_ports(registries));
-    copy_tree(&fixtures().join("after"), &want, &with_real_ports(registries));
+    copy_tree(
+        &fixtures().join("before"),
+        &tree,
+        &with_real_ports(registries),
+    );
+    copy_tree(
+        &fixtures().join("after"),
+        &want,
+        &with_real_ports(registries),
+    );
 
     let output = pin_online(registries, &[&tree]);
 
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_trees_equal(&tree, &want);
     let report = stderr(&output);
-    assert!(report.ends_with("pinned 12 images in 4 files; 2 files unchanged; 0 errors\n"), "{report}");
-    assert!(report.contains(&format!("apps/web.yaml:34: pinned {}/demo/app:1.1 -> {0}/demo/app:1.1@sha256:", registries.open)), "{report}");
+    assert!(
+        report.ends_with("pinned 12 images in 4 files; 2 files unchanged; 0 errors\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "apps/web.yaml:34: pinned {}/demo/app:1.1 -> {0}/demo/app:1.1@sha256:",
+            registries.open
+        )),
+        "{report}"
+    );
     for output in [stdout(&output), report] {
-        assert!(!output.contains(&registries.password), "the password leaked: {output}");
+        assert!(
+            !output.contains(&registries.password),
+            "the password leaked: {output}"
+        );
     }
     // The JSON file is still JSON.
-    serde_json::from_slice::<serde_json::Value>(&fs::read(tree.join("apps/pod.json")).unwrap()).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&fs::read(tree.join("apps/pod.json")).unwrap())
+        .unwrap();
 }
 
 #[test]
@@ -167,15 +199,25 @@ fn the_offline_map_holds_the_digests_the_registries_serve() {
     let registries = registries_or_skip!();
     let map = fs::read_to_string(fixtures().join("digests.yaml")).unwrap();
     let mut entries = 0;
-    for line in map.lines().filter(|line| !line.starts_with('#') && !line.trim().is_empty()) {
+    for line in map
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+    {
         let (image, digest) = line.rsplit_once(": ").unwrap();
         let (registry, repository_and_tag) = image.split_once('/').unwrap();
         let (registry, credentials) = match registry {
             "127.0.0.1:5000" => (&registries.open, None),
-            "127.0.0.1:5001" => (&registries.auth, Some((registries.user.as_str(), registries.password.as_str()))),
+            "127.0.0.1:5001" => (
+                &registries.auth,
+                Some((registries.user.as_str(), registries.password.as_str())),
+            ),
             other => panic!("digests.yaml names an unknown registry {other}"),
         };
-        assert_eq!(registry_support::served_digest(registry, repository_and_tag, credentials), digest, "{image}");
+        assert_eq!(
+            registry_support::served_digest(registry, repository_and_tag, credentials),
+            digest,
+            "{image}"
+        );
         entries += 1;
     }
     assert_eq!(entries, 6);
@@ -190,12 +232,17 @@ fn pins_before_into_exactly_after_offline_with_a_digest_map() {
 
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_trees_equal(work.path(), &fixtures().join("after"));
-    assert!(stderr(&output).ends_with("pinned 12 images in 4 files; 2 files unchanged; 0 errors\n"));
+    assert!(
+        stderr(&output).ends_with("pinned 12 images in 4 files; 2 files unchanged; 0 errors\n")
+    );
 
     // Pinning again finds nothing to do.
     let again = pin_offline([work.path()]);
     assert_eq!(again.status.code(), Some(0), "stderr: {}", stderr(&again));
-    assert_eq!(stderr(&again), "pinned 0 images in 0 files; 6 files unchanged; 0 errors\n");
+    assert_eq!(
+        stderr(&again),
+        "pinned 0 images in 0 files; 6 files unchanged; 0 errors\n"
+    );
     assert_trees_equal(work.path(), &fixtures().join("after"));
 }
 
@@ -209,7 +256,11 @@ fn check_and_dry_run_change_nothing() {
     assert_eq!(check.status.code(), Some(1), "stderr: {}", stderr(&check));
     assert_eq!(read_tree(work.path()), before, "--check changed files");
     assert!(stdout(&check).is_empty(), "{}", stdout(&check));
-    assert!(stderr(&check).ends_with("would pin 12 images in 4 files; 2 files unchanged; 0 errors\n"), "{}", stderr(&check));
+    assert!(
+        stderr(&check).ends_with("would pin 12 images in 4 files; 2 files unchanged; 0 errors\n"),
+        "{}",
+        stderr(&check)
+    );
 
     // From the tree's directory, as a user would run it, so the diff names files relative to it.
     let dry_run = harness()
@@ -223,14 +274,32 @@ fn check_and_dry_run_change_nothing() {
         .args(["--dry-run", "apps", "jobs", "values.yaml"])
         .output()
         .unwrap();
-    assert_eq!(dry_run.status.code(), Some(0), "stderr: {}", stderr(&dry_run));
+    assert_eq!(
+        dry_run.status.code(),
+        Some(0),
+        "stderr: {}",
+        stderr(&dry_run)
+    );
     assert_eq!(read_tree(work.path()), before, "--dry-run changed files");
     let diff = stdout(&dry_run);
-    assert!(diff.starts_with("--- apps/pod.json\n+++ apps/pod.json\n@@ -7,17 +7,17 @@\n"), "{diff}");
-    assert!(diff.contains("\n-          image: '127.0.0.1:5000/demo/app:1.0'\n"), "{diff}");
+    assert!(
+        diff.starts_with("--- apps/pod.json\n+++ apps/pod.json\n@@ -7,17 +7,17 @@\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-          image: '127.0.0.1:5000/demo/app:1.0'\n"),
+        "{diff}"
+    );
     assert!(diff.contains("\n+          image: '127.0.0.1:5000/demo/app:1.0@sha256:5d8d7176117aa13b25df9b5ff3307745ebdd5b2d0bd56b8a12076c7e41c4636e'\n"), "{diff}");
-    assert!(!diff.contains("pinned.yaml") && !diff.contains("values.yaml"), "files with nothing to pin have no diff");
-    assert!(stderr(&dry_run).ends_with("would pin 12 images in 4 files; 2 files unchanged; 0 errors\n"), "{}", stderr(&dry_run));
+    assert!(
+        !diff.contains("pinned.yaml") && !diff.contains("values.yaml"),
+        "files with nothing to pin have no diff"
+    );
+    assert!(
+        stderr(&dry_run).ends_with("would pin 12 images in 4 files; 2 files unchanged; 0 errors\n"),
+        "{}",
+        stderr(&dry_run)
+    );
 
     // The diff is a real patch: applied to the untouched tree, it gives after/.
     let mut patch = Command::new("patch")
@@ -239,7 +308,12 @@ fn check_and_dry_run_change_nothing() {
         .stdin(Stdio::piped())
         .spawn()
         .expect("run patch");
-    patch.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
+    patch
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(diff.as_bytes())
+        .unwrap();
     assert!(patch.wait().unwrap().success());
     assert_trees_equal(work.path(), &fixtures().join("after"));
 
@@ -255,14 +329,22 @@ fn a_stopped_registry_fails_clearly_and_changes_nothing() {
     }
     // Registries of this test's own, started and then stopped: their port no longer answers.
     let state = tempfile::tempdir().unwrap();
-    let stopped = registry_support::start(&state.path().join("registry")).expect("start registries");
+    let stopped =
+        registry_support::start(&state.path().join("registry")).expect("start registries");
     // `stop` deletes the state directory, Docker config included: keep a copy, credentials still apply.
     let docker_config = state.path().join("docker-config.json");
     fs::copy(&stopped.docker_config, &docker_config).unwrap();
     registry_support::stop(&stopped.state_dir);
-    let stopped = Registries { docker_config, ..stopped };
+    let stopped = Registries {
+        docker_config,
+        ..stopped
+    };
     let work = tempfile::tempdir().unwrap();
-    copy_tree(&fixtures().join("before"), work.path(), &with_real_ports(&stopped));
+    copy_tree(
+        &fixtures().join("before"),
+        work.path(),
+        &with_real_ports(&stopped),
+    );
     let before = read_tree(work.path());
 
     let output = pin_online(&stopped, &[work.path()]);
@@ -274,12 +356,32 @@ fn a_stopped_registry_fails_clearly_and_changes_nothing() {
     let image = format!("{}/demo/app:1.1", stopped.open);
     let line = report
         .lines()
-        .find(|line| line.starts_with(&format!("error: {web}:34: Deployment web: container \"web\"")))
+        .find(|line| {
+            line.starts_with(&format!(
+                "error: {web}:34: Deployment web: container \"web\""
+            ))
+        })
         .unwrap_or_else(|| panic!("no error for the web container: {report}"));
-    assert!(line.contains(&format!("image {image:?} could not be resolved to a digest: ")), "{line}");
-    assert!(line.ends_with(&format!("{image}: connection refused by registry {} (is it running?)", stopped.open)), "{line}");
+    assert!(
+        line.contains(&format!(
+            "image {image:?} could not be resolved to a digest: "
+        )),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!(
+            "{image}: connection refused by registry {} (is it running?)",
+            stopped.open
+        )),
+        "{line}"
+    );
     // One error per image site (the aliased image of nightly.yaml counts twice), every changed file untouched.
-    assert!(report.ends_with("pinned 0 images in 0 files; 2 files unchanged; 13 errors (4 files left untouched)\n"), "{report}");
+    assert!(
+        report.ends_with(
+            "pinned 0 images in 0 files; 2 files unchanged; 13 errors (4 files left untouched)\n"
+        ),
+        "{report}"
+    );
 }
 
 #[test]
@@ -292,28 +394,69 @@ fn a_missing_image_leaves_its_file_untouched_and_the_others_are_pinned() {
         let containers: String = images
             .iter()
             .enumerate()
-            .map(|(index, image)| format!("    - name: c{index}\n      image: {}/{image}\n", registries.open))
+            .map(|(index, image)| {
+                format!(
+                    "    - name: c{index}\n      image: {}/{image}\n",
+                    registries.open
+                )
+            })
             .collect();
-        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n{containers}")
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n{containers}"
+        )
     };
-    let missing_text = pod("missing", &["demo/app:1.0", "demo/app:9.9", "demo/nothing-here:1.0"]);
+    let missing_text = pod(
+        "missing",
+        &["demo/app:1.0", "demo/app:9.9", "demo/nothing-here:1.0"],
+    );
     fs::write(&missing, &missing_text).unwrap();
     fs::write(&fine, pod("fine", &["demo/app:1.0"])).unwrap();
 
     let output = pin_online(registries, &[&missing, &fine]);
 
     assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
-    assert_eq!(fs::read_to_string(&missing).unwrap(), missing_text, "the file with a missing image changed");
-    assert!(fs::read_to_string(&fine).unwrap().contains("/demo/app:1.0@sha256:5d8d7176"), "the other file is pinned");
+    assert_eq!(
+        fs::read_to_string(&missing).unwrap(),
+        missing_text,
+        "the file with a missing image changed"
+    );
+    assert!(
+        fs::read_to_string(&fine)
+            .unwrap()
+            .contains("/demo/app:1.0@sha256:5d8d7176"),
+        "the other file is pinned"
+    );
     let report = stderr(&output);
     for (line, image) in [(10, "demo/app:9.9"), (12, "demo/nothing-here:1.0")] {
         let image = format!("{}/{image}", registries.open);
-        let expected = format!("error: {}:{line}: Pod missing: container", missing.display());
-        let found = report.lines().find(|l| l.starts_with(&expected)).unwrap_or_else(|| panic!("{expected}: {report}"));
-        assert!(found.contains(&format!("image {image:?} could not be resolved to a digest: ")), "{found}");
-        assert!(found.contains(&format!("{image}: not found in registry {}: ", registries.open)), "{found}");
+        let expected = format!(
+            "error: {}:{line}: Pod missing: container",
+            missing.display()
+        );
+        let found = report
+            .lines()
+            .find(|l| l.starts_with(&expected))
+            .unwrap_or_else(|| panic!("{expected}: {report}"));
+        assert!(
+            found.contains(&format!(
+                "image {image:?} could not be resolved to a digest: "
+            )),
+            "{found}"
+        );
+        assert!(
+            found.contains(&format!(
+                "{image}: not found in registry {}: ",
+                registries.open
+            )),
+            "{found}"
+        );
     }
-    assert!(report.ends_with("pinned 1 image in 1 file; 0 files unchanged; 2 errors (1 file left untouched)\n"), "{report}");
+    assert!(
+        report.ends_with(
+            "pinned 1 image in 1 file; 0 files unchanged; 2 errors (1 file left untouched)\n"
+        ),
+        "{report}"
+    );
 }
 
 #[test]
@@ -354,24 +497,43 @@ fn credentials_come_from_the_docker_config_and_never_show() {
     fs::copy(&registries.docker_config, config_dir.join("config.json")).unwrap();
     let output = run(Some(&config_dir), &[]);
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
-    assert!(fs::read_to_string(&file).unwrap().contains("/private/app:1.0@sha256:fb94535030e1"));
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains("/private/app:1.0@sha256:fb94535030e1")
+    );
     no_leak(&output, &[&registries.password]);
 
     // No credentials: a clear error, the file untouched.
     let output = run(None, &[]);
     assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
     assert_eq!(fs::read_to_string(&file).unwrap(), text);
-    assert!(stderr(&output).contains("requires authentication"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("requires authentication"),
+        "{}",
+        stderr(&output)
+    );
 
     // Wrong credentials: rejected, and neither password shows.
     let wrong = work.path().join("wrong.json");
     let wrong_password = "not-the-password-7f3a9c";
     let auth = base64_encode(&format!("{}:{wrong_password}", registries.user));
-    fs::write(&wrong, format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registries.auth)).unwrap();
+    fs::write(
+        &wrong,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+            registries.auth
+        ),
+    )
+    .unwrap();
     let output = run(None, &["--docker-config", wrong.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
     assert_eq!(fs::read_to_string(&file).unwrap(), text);
-    assert!(stderr(&output).contains("rejected the credentials"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("rejected the credentials"),
+        "{}",
+        stderr(&output)
+    );
     no_leak(&output, &[&registries.password, wrong_password, &auth]);
 }
 
@@ -387,22 +549,30 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
     let cases = [
         (
             "block.yaml",
-            pod("spec:\n  containers:\n  - name: app\n    image: >-\n      127.0.0.1:5000/demo/app:1.0\n"),
+            pod(
+                "spec:\n  containers:\n  - name: app\n    image: >-\n      127.0.0.1:5000/demo/app:1.0\n",
+            ),
             "error: {file}:9: image \"127.0.0.1:5000/demo/app:1.0\" is a block scalar (`|` or `>`), which pin does not rewrite",
         ),
         (
             "multiline.yaml",
-            pod("spec:\n  containers:\n  - name: app\n    image: \"127.0.0.1:5000/demo/\\\n      app:1.0\"\n"),
+            pod(
+                "spec:\n  containers:\n  - name: app\n    image: \"127.0.0.1:5000/demo/\\\n      app:1.0\"\n",
+            ),
             "error: {file}:8: image \"127.0.0.1:5000/demo/app:1.0\" is written over several lines",
         ),
         (
             "alias.yaml",
-            pod("  annotations:\n    source: &img 127.0.0.1:5000/demo/app:1.0\nspec:\n  containers:\n  - name: app\n    image: *img\n"),
+            pod(
+                "  annotations:\n    source: &img 127.0.0.1:5000/demo/app:1.0\nspec:\n  containers:\n  - name: app\n    image: *img\n",
+            ),
             "error: {file}:9: an image shares its text with /spec/containers/0/image through a YAML alias or merge key",
         ),
         (
             "badly-pinned.yaml",
-            pod("spec:\n  containers:\n  - name: app\n    image: 127.0.0.1:5000/demo/app:1.0@sha256:abc\n  - name: ok\n    image: 127.0.0.1:5000/demo/app:1.1\n"),
+            pod(
+                "spec:\n  containers:\n  - name: app\n    image: 127.0.0.1:5000/demo/app:1.0@sha256:abc\n  - name: ok\n    image: 127.0.0.1:5000/demo/app:1.1\n",
+            ),
             "error: {file}:8: Pod p: container \"app\" (spec.containers[0]) image \"127.0.0.1:5000/demo/app:1.0@sha256:abc\" is invalid",
         ),
         (
@@ -415,7 +585,11 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
         fs::write(work.path().join(name), text).unwrap();
     }
     let good = work.path().join("good.yaml");
-    fs::write(&good, pod("spec:\n  containers:\n  - {name: app, image: 127.0.0.1:5000/demo/app:1.0}\n")).unwrap();
+    fs::write(
+        &good,
+        pod("spec:\n  containers:\n  - {name: app, image: 127.0.0.1:5000/demo/app:1.0}\n"),
+    )
+    .unwrap();
 
     let output = pin_offline([work.path()]);
 
@@ -425,10 +599,23 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
         let file = work.path().join(name);
         assert_eq!(&fs::read_to_string(&file).unwrap(), text, "{name} changed");
         let expected = expected.replace("{file}", &file.display().to_string());
-        assert!(report.contains(&expected), "expected {expected:?} in:\n{report}");
+        assert!(
+            report.contains(&expected),
+            "expected {expected:?} in:\n{report}"
+        );
     }
-    assert!(fs::read_to_string(&good).unwrap().contains("image: 127.0.0.1:5000/demo/app:1.0@sha256:5d8d"), "the good file is pinned");
-    assert!(report.ends_with("pinned 1 image in 1 file; 0 files unchanged; 5 errors (5 files left untouched)\n"), "{report}");
+    assert!(
+        fs::read_to_string(&good)
+            .unwrap()
+            .contains("image: 127.0.0.1:5000/demo/app:1.0@sha256:5d8d"),
+        "the good file is pinned"
+    );
+    assert!(
+        report.ends_with(
+            "pinned 1 image in 1 file; 0 files unchanged; 5 errors (5 files left untouched)\n"
+        ),
+        "{report}"
+    );
 }
 
 #[test]
@@ -450,12 +637,24 @@ fn stdin_is_pinned_to_stdout() {
     child.stdin.take().unwrap().write_all(&before).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
-    assert!(output.stdout == fs::read(fixtures().join("after/apps/web.yaml")).unwrap(), "{}", stdout(&output));
-    assert!(stderr(&output).contains("<stdin>:30: pinned 127.0.0.1:5000/demo/app:1.0 -> "), "{}", stderr(&output));
+    assert!(
+        output.stdout == fs::read(fixtures().join("after/apps/web.yaml")).unwrap(),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("<stdin>:30: pinned 127.0.0.1:5000/demo/app:1.0 -> "),
+        "{}",
+        stderr(&output)
+    );
 
     let output = pin_offline([OsStr::new("-"), fixtures().join("before").as_os_str()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("`-` (pin stdin to stdout) cannot be combined with other paths"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`-` (pin stdin to stdout) cannot be combined with other paths"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -476,10 +675,18 @@ fn permissions_are_kept_and_invalid_settings_change_nothing() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("Provided settings are not valid: exemptImages must be a list of strings"), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("Provided settings are not valid: exemptImages must be a list of strings"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(read_tree(work.path()), before);
 
     let output = pin_offline([work.path()]);
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
-    assert_eq!(fs::metadata(&web).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(&web).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
 }

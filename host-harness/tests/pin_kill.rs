@@ -23,7 +23,8 @@ const FILES: usize = 200;
 const PINNED_EVERY: usize = 10;
 
 const APP_DIGEST: &str = "sha256:5d8d7176117aa13b25df9b5ff3307745ebdd5b2d0bd56b8a12076c7e41c4636e";
-const MULTI_DIGEST: &str = "sha256:503cc8e44d47624a5ec1dfb2bfb70a4f257fb96ed6d88c7bd2e29d7902d2a3f8";
+const MULTI_DIGEST: &str =
+    "sha256:503cc8e44d47624a5ec1dfb2bfb70a4f257fb96ed6d88c7bd2e29d7902d2a3f8";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pin")
@@ -32,7 +33,9 @@ fn fixtures() -> PathBuf {
 /// The manifests: Deployments in YAML (`.yaml`, `.yml`) and JSON, each with some padding so that writing one takes
 /// more than an instant.
 fn manifests() -> BTreeMap<String, String> {
-    let padding: String = (0..200).map(|line| format!("# notes line {line}: unchanged by pin\n")).collect();
+    let padding: String = (0..200)
+        .map(|line| format!("# notes line {line}: unchanged by pin\n"))
+        .collect();
     (0..FILES)
         .map(|index| {
             let (app, multi) = if index % PINNED_EVERY == 0 {
@@ -83,7 +86,11 @@ fn start_pin(dir: &Path) -> Child {
 
 fn run_pin(dir: &Path) {
     let output = start_pin(dir).wait_with_output().unwrap();
-    assert!(output.status.success(), "pin failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "pin failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// When to kill.
@@ -110,12 +117,16 @@ struct Aftermath {
 fn replaced_count(dir: &Path, before: &BTreeMap<String, String>) -> usize {
     before
         .iter()
-        .filter(|(name, text)| fs::metadata(dir.join(name)).is_ok_and(|meta| meta.len() != text.len() as u64))
+        .filter(|(name, text)| {
+            fs::metadata(dir.join(name)).is_ok_and(|meta| meta.len() != text.len() as u64)
+        })
         .count()
 }
 
 fn temp_file_exists(dir: &Path) -> bool {
-    fs::read_dir(dir).unwrap().any(|entry| is_temp_file_name(&entry.unwrap().file_name().to_string_lossy()))
+    fs::read_dir(dir)
+        .unwrap()
+        .any(|entry| is_temp_file_name(&entry.unwrap().file_name().to_string_lossy()))
 }
 
 fn kill_during_run(dir: &Path, kill_at: KillAt, before: &BTreeMap<String, String>) -> Aftermath {
@@ -138,7 +149,12 @@ fn kill_during_run(dir: &Path, kill_at: KillAt, before: &BTreeMap<String, String
     let finished_first = child.try_wait().unwrap().is_some();
     child.kill().unwrap(); // SIGKILL: no handler, no cleanup
     child.wait().unwrap();
-    Aftermath { kill_at, replaced: 0, stray_temp_files: 0, finished_first }
+    Aftermath {
+        kill_at,
+        replaced: 0,
+        stray_temp_files: 0,
+        finished_first,
+    }
 }
 
 #[test]
@@ -152,15 +168,34 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
     let started = Instant::now();
     run_pin(&reference);
     let full_run = started.elapsed();
-    let after: BTreeMap<String, String> =
-        before.keys().map(|name| (name.clone(), fs::read_to_string(reference.join(name)).unwrap())).collect();
-    let to_change = before.iter().filter(|(name, text)| after[*name] != **text).count();
-    assert_eq!(to_change, FILES - FILES / PINNED_EVERY, "the reference run pins every unpinned file");
+    let after: BTreeMap<String, String> = before
+        .keys()
+        .map(|name| {
+            (
+                name.clone(),
+                fs::read_to_string(reference.join(name)).unwrap(),
+            )
+        })
+        .collect();
+    let to_change = before
+        .iter()
+        .filter(|(name, text)| after[*name] != **text)
+        .count();
+    assert_eq!(
+        to_change,
+        FILES - FILES / PINNED_EVERY,
+        "the reference run pins every unpinned file"
+    );
     for (name, text) in &after {
-        assert!(!text.contains("demo/app:1.0\n") && text.contains(APP_DIGEST), "{name} is not pinned: {text}");
+        assert!(
+            !text.contains("demo/app:1.0\n") && text.contains(APP_DIGEST),
+            "{name} is not pinned: {text}"
+        );
     }
 
-    let mut plans: Vec<KillAt> = (0..8).map(|eighth| KillAt::Time(full_run * eighth / 8)).collect();
+    let mut plans: Vec<KillAt> = (0..8)
+        .map(|eighth| KillAt::Time(full_run * eighth / 8))
+        .collect();
     plans.extend([1, to_change / 3, 2 * to_change / 3].map(KillAt::FilesReplaced));
     plans.extend([KillAt::TempFileSeen; 2]);
 
@@ -171,8 +206,12 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
         let mut aftermath = kill_during_run(&dir, kill_at, &before);
 
         for (name, old) in &before {
-            let now = fs::read_to_string(dir.join(name)).unwrap_or_else(|error| panic!("{kill_at:?}: {name}: {error}"));
-            assert!(now == *old || now == after[name], "{kill_at:?}: {name} is neither its before nor its after:\n{now}");
+            let now = fs::read_to_string(dir.join(name))
+                .unwrap_or_else(|error| panic!("{kill_at:?}: {name}: {error}"));
+            assert!(
+                now == *old || now == after[name],
+                "{kill_at:?}: {name} is neither its before nor its after:\n{now}"
+            );
             if now != *old {
                 aftermath.replaced += 1;
             }
@@ -182,8 +221,16 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
             if before.contains_key(&name) {
                 continue;
             }
-            assert!(is_temp_file_name(&name), "{kill_at:?}: a stray file {name:?}");
-            assert!(![".yaml", ".yml", ".json"].iter().any(|extension| name.ends_with(extension)), "{name}");
+            assert!(
+                is_temp_file_name(&name),
+                "{kill_at:?}: a stray file {name:?}"
+            );
+            assert!(
+                ![".yaml", ".yml", ".json"]
+                    .iter()
+                    .any(|extension| name.ends_with(extension)),
+                "{name}"
+            );
             aftermath.stray_temp_files += 1;
         }
         // What `check` and `pin` read from the directory: the manifests, never a leftover temporary file.
@@ -194,23 +241,50 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
                 InputPath::Stdin => unreachable!(),
             })
             .collect();
-        assert_eq!(read, before.keys().map(|name| dir.join(name)).collect::<Vec<_>>(), "{kill_at:?}");
+        assert_eq!(
+            read,
+            before.keys().map(|name| dir.join(name)).collect::<Vec<_>>(),
+            "{kill_at:?}"
+        );
 
         // Running pin again finishes the job.
         run_pin(&dir);
         for (name, text) in &after {
-            assert_eq!(fs::read_to_string(dir.join(name)).unwrap(), *text, "{kill_at:?}: {name} after the rerun");
+            assert_eq!(
+                fs::read_to_string(dir.join(name)).unwrap(),
+                *text,
+                "{kill_at:?}: {name} after the rerun"
+            );
         }
         aftermaths.push(aftermath);
     }
 
     eprintln!("a full run over {FILES} files ({to_change} to pin) took {full_run:?}");
     for aftermath in &aftermaths {
-        eprintln!("{aftermath:?}");
+        eprintln!(
+            "killed at {:?}: {} files replaced, {} temporary files left{}",
+            aftermath.kill_at,
+            aftermath.replaced,
+            aftermath.stray_temp_files,
+            if aftermath.finished_first {
+                " (the run had finished)"
+            } else {
+                ""
+            }
+        );
     }
     let with_leftovers = aftermaths.iter().filter(|a| a.stray_temp_files > 0).count();
-    eprintln!("{with_leftovers} of {} kills left hidden temporary files (never read as manifests)", aftermaths.len());
+    eprintln!(
+        "{with_leftovers} of {} kills left hidden temporary files (never read as manifests)",
+        aftermaths.len()
+    );
     // The kills must have landed in the middle of runs, not only before or after them.
-    let partial = aftermaths.iter().filter(|a| a.replaced > 0 && a.replaced < to_change && !a.finished_first).count();
-    assert!(partial >= 3, "too few kills landed mid-run to show anything: {aftermaths:#?}");
+    let partial = aftermaths
+        .iter()
+        .filter(|a| a.replaced > 0 && a.replaced < to_change && !a.finished_first)
+        .count();
+    assert!(
+        partial >= 3,
+        "too few kills landed mid-run to show anything: {aftermaths:#?}"
+    );
 }

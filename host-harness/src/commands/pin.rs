@@ -82,13 +82,22 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("`-` (pin stdin to stdout) cannot be combined with other paths");
     }
 
-    let settings = pin::settings_with_resolve_tags(args.policy.settings()?).map_err(anyhow::Error::msg)?;
+    let settings =
+        pin::settings_with_resolve_tags(args.policy.settings()?).map_err(anyhow::Error::msg)?;
     let mut capabilities = Capabilities::new();
     args.registry.register(&mut capabilities)?;
-    let host = PolicyHost::load(&args.policy.policy_path()?, args.policy.host_options(capabilities)?)?;
-    let verdict = host.validate_settings(&settings).context("validating the policy settings")?;
+    let host = PolicyHost::load(
+        &args.policy.policy_path()?,
+        args.policy.host_options(capabilities)?,
+    )?;
+    let verdict = host
+        .validate_settings(&settings)
+        .context("validating the policy settings")?;
     if !verdict.valid {
-        anyhow::bail!("Provided settings are not valid: {}", verdict.message.unwrap_or_default());
+        anyhow::bail!(
+            "Provided settings are not valid: {}",
+            verdict.message.unwrap_or_default()
+        );
     }
 
     let started = Instant::now();
@@ -103,21 +112,33 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     let report = Report::of(&results);
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let verb = if mode == Mode::Write { "pinned" } else { "would pin" };
+    let verb = if mode == Mode::Write {
+        "pinned"
+    } else {
+        "would pin"
+    };
     for result in &results {
         match &result.outcome {
             Ok(pinned) => {
                 for image in &pinned.images {
-                    writeln!(stderr, "{}:{}: {verb} {} -> {}", result.name, image.line, image.old, image.new)?;
+                    writeln!(
+                        stderr,
+                        "{}:{}: {verb} {} -> {}",
+                        result.name, image.line, image.old, image.new
+                    )?;
                 }
                 if let Some(text) = &pinned.stdout {
-                    stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+                    stdout
+                        .write_all(text.as_bytes())
+                        .context("writing to stdout")?;
                 }
             }
             Err(errors) => {
                 for error in errors {
                     match error.line {
-                        Some(line) => writeln!(stderr, "error: {}:{line}: {}", result.name, error.message)?,
+                        Some(line) => {
+                            writeln!(stderr, "error: {}:{line}: {}", result.name, error.message)?
+                        }
                         None => writeln!(stderr, "error: {}: {}", result.name, error.message)?,
                     }
                 }
@@ -146,7 +167,10 @@ fn pin_input(
 ) -> FileResult {
     let failed = |name: String, error: InputError| FileResult {
         name,
-        outcome: Err(vec![PinError { line: error.line, message: error.message }]),
+        outcome: Err(vec![PinError {
+            line: error.line,
+            message: error.message,
+        }]),
     };
     let path = match input {
         Ok(path) => path,
@@ -159,21 +183,40 @@ fn pin_input(
     };
     let plan = match pin::plan_file(&file, host, settings, Limits::default()) {
         Ok(plan) => plan,
-        Err(errors) => return FileResult { name, outcome: Err(errors) },
+        Err(errors) => {
+            return FileResult {
+                name,
+                outcome: Err(errors),
+            };
+        }
     };
     let stdout = match (mode, &path) {
-        (Mode::DryRun, _) if !plan.pinned.is_empty() => Some(unified_diff(&name, &file.text, &plan.new_text)),
+        (Mode::DryRun, _) if !plan.pinned.is_empty() => {
+            Some(unified_diff(&name, &file.text, &plan.new_text))
+        }
         // A filter always passes its input on, pinned or not.
         (Mode::Write, InputPath::Stdin) => Some(plan.new_text),
         (Mode::Write, InputPath::File(path)) if !plan.pinned.is_empty() => {
             if let Err(error) = pin::replace_file(path, file.text.as_bytes(), &plan.new_text) {
-                return FileResult { name, outcome: Err(vec![PinError { line: None, message: error.to_string() }]) };
+                return FileResult {
+                    name,
+                    outcome: Err(vec![PinError {
+                        line: None,
+                        message: error.to_string(),
+                    }]),
+                };
             }
             None
         }
         _ => None,
     };
-    FileResult { name, outcome: Ok(Pinned { images: plan.pinned, stdout }) }
+    FileResult {
+        name,
+        outcome: Ok(Pinned {
+            images: plan.pinned,
+            stdout,
+        }),
+    }
 }
 
 /// A unified diff (`--- NAME` / `+++ NAME`, three lines of context), which `patch -p0` applies.
@@ -196,8 +239,13 @@ struct Report {
 
 impl Report {
     fn of(results: &[FileResult]) -> Report {
-        let mut report =
-            Report { images: 0, pinned_files: 0, unchanged_files: 0, failed_files: 0, errors: 0 };
+        let mut report = Report {
+            images: 0,
+            pinned_files: 0,
+            unchanged_files: 0,
+            failed_files: 0,
+            errors: 0,
+        };
         for result in results {
             match &result.outcome {
                 Ok(pinned) if pinned.images.is_empty() => report.unchanged_files += 1,
@@ -224,12 +272,19 @@ impl Report {
             plural(self.errors, "error"),
         );
         if self.failed_files > 0 {
-            line.push_str(&format!(" ({} left untouched)", plural(self.failed_files, "file")));
+            line.push_str(&format!(
+                " ({} left untouched)",
+                plural(self.failed_files, "file")
+            ));
         }
         line
     }
 }
 
 fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

@@ -49,7 +49,10 @@ pub struct PinError {
 
 impl PinError {
     fn at(line: usize, message: impl Into<String>) -> Self {
-        PinError { line: Some(line), message: message.into() }
+        PinError {
+            line: Some(line),
+            message: message.into(),
+        }
     }
 }
 
@@ -70,7 +73,9 @@ pub fn settings_with_resolve_tags(settings: Value) -> Result<Value, String> {
             fields.insert("resolveTags".to_owned(), Value::Bool(true));
             Ok(Value::Object(fields))
         }
-        other => Err(format!("the policy settings must be a mapping, found {other}")),
+        other => Err(format!(
+            "the policy settings must be a mapping, found {other}"
+        )),
     }
 }
 
@@ -83,23 +88,37 @@ pub fn plan_file(
     limits: Limits,
 ) -> Result<FilePlan, Vec<PinError>> {
     let mut documents = manifest::load_documents(file, limits).map_err(|error| {
-        vec![PinError { line: error.line, message: format!("not valid YAML or JSON: {}", error.message) }]
+        vec![PinError {
+            line: error.line,
+            message: format!("not valid YAML or JSON: {}", error.message),
+        }]
     })?;
     // The documents as they must read after the rewrite: as read, with the module's changes applied.
-    let mut expected: Vec<Value> = documents.iter().map(|document| document.value.clone()).collect();
+    let mut expected: Vec<Value> = documents
+        .iter()
+        .map(|document| document.value.clone())
+        .collect();
     let objects: Vec<(usize, ManifestObject)> = documents
         .iter_mut()
         .enumerate()
         .flat_map(|(index, document)| {
             // Documents that are not Kubernetes objects (values files, notes) reach no cluster: nothing to pin.
-            manifest::objects_of(document).into_iter().flatten().map(move |object| (index, object))
+            manifest::objects_of(document)
+                .into_iter()
+                .flatten()
+                .map(move |object| (index, object))
         })
         .collect();
     let documents = documents;
 
     let answers: Vec<(usize, ObjectAnswer)> = objects
         .into_par_iter()
-        .map(|(index, object)| (index, ask_module(&documents[index], index, object, policy, settings)))
+        .map(|(index, object)| {
+            (
+                index,
+                ask_module(&documents[index], index, object, policy, settings),
+            )
+        })
         .collect();
 
     let mut errors = Vec::new();
@@ -124,7 +143,12 @@ pub fn plan_file(
                 continue;
             };
             let written = &file.text[position.span.clone()];
-            let refuse = |why: &str| PinError::at(position.line, format!("image {:?} {why}; left as it is", change.old));
+            let refuse = |why: &str| {
+                PinError::at(
+                    position.line,
+                    format!("image {:?} {why}; left as it is", change.old),
+                )
+            };
             match scalar::render(&change.new, position.style) {
                 Err(RenderError::BlockScalar) => errors.push(refuse(
                     "is a block scalar (`|` or `>`), which pin does not rewrite: write it as a plain or quoted scalar",
@@ -152,7 +176,10 @@ pub fn plan_file(
         return Err(errors);
     }
     if edits.is_empty() && !any_change {
-        return Ok(FilePlan { new_text: file.text.clone(), pinned: Vec::new() });
+        return Ok(FilePlan {
+            new_text: file.text.clone(),
+            pinned: Vec::new(),
+        });
     }
 
     edits.sort_by_key(|edit| edit.span.start);
@@ -166,7 +193,10 @@ pub fn plan_file(
     new_text.push_str(&file.text[copied_to..]);
 
     verify_rewrite(file, &new_text, &documents, &expected, limits)?;
-    Ok(FilePlan { new_text, pinned: edits.into_iter().map(|edit| edit.pinned).collect() })
+    Ok(FilePlan {
+        new_text,
+        pinned: edits.into_iter().map(|edit| edit.pinned).collect(),
+    })
 }
 
 /// A replacement of one scalar's bytes.
@@ -203,13 +233,23 @@ fn ask_module(
     let response = match policy.validate(&request, settings) {
         Ok(response) => response,
         Err(error) => {
-            let message = format!("{}: the policy could not evaluate it: {error}", object.identity.describe());
+            let message = format!(
+                "{}: the policy could not evaluate it: {error}",
+                object.identity.describe()
+            );
             return ObjectAnswer::Refused(vec![PinError::at(object.line, message)]);
         }
     };
     if !response.accepted {
-        let message = response.message.unwrap_or_else(|| "rejected (the policy gave no message)".to_owned());
-        let place = ObjectPlace { document, pointer: &object.pointer, line: object.line, object: sent };
+        let message = response
+            .message
+            .unwrap_or_else(|| "rejected (the policy gave no message)".to_owned());
+        let place = ObjectPlace {
+            document,
+            pointer: &object.pointer,
+            line: object.line,
+            object: sent,
+        };
         let reasons = message
             .lines()
             .filter(|line| !line.trim().is_empty())
@@ -239,7 +279,11 @@ fn ask_module(
             )),
         }
     }
-    if refusals.is_empty() { ObjectAnswer::Changes(changes) } else { ObjectAnswer::Refused(refusals) }
+    if refusals.is_empty() {
+        ObjectAnswer::Changes(changes)
+    } else {
+        ObjectAnswer::Refused(refusals)
+    }
 }
 
 /// Parses the new text and checks that it reads as exactly the expected documents: the one guarantee that the
@@ -252,7 +296,10 @@ fn verify_rewrite(
     expected: &[Value],
     limits: Limits,
 ) -> Result<(), Vec<PinError>> {
-    let rewritten = ManifestFile { name: file.name.clone(), text: new_text.to_owned() };
+    let rewritten = ManifestFile {
+        name: file.name.clone(),
+        text: new_text.to_owned(),
+    };
     let reread = manifest::load_documents(&rewritten, limits).map_err(|error| {
         vec![PinError {
             line: error.line,
@@ -274,13 +321,19 @@ fn verify_rewrite(
     }
     for ((document, wanted), got) in documents.iter().zip(expected).zip(&reread) {
         if let Some((pointer, want, have)) = differences(wanted, &got.value).into_iter().next() {
-            let show = |value: Option<&Value>| value.map_or_else(|| "nothing".to_owned(), Value::to_string);
+            let show = |value: Option<&Value>| {
+                value.map_or_else(|| "nothing".to_owned(), Value::to_string)
+            };
             return Err(vec![PinError::at(
                 line_near(document, &pointer),
                 format!(
                     "an image shares its text with {} through a YAML alias or merge key, so rewriting it would make \
                      that read {} instead of {}; left as it is: write the image out in full where it is used",
-                    if pointer.is_empty() { "the document".to_owned() } else { pointer },
+                    if pointer.is_empty() {
+                        "the document".to_owned()
+                    } else {
+                        pointer
+                    },
                     show(have),
                     show(want)
                 ),
@@ -296,7 +349,10 @@ fn line_near(document: &Document, pointer: &str) -> usize {
     let mut pointer = pointer;
     loop {
         let prefix = format!("{pointer}/");
-        let found = document.scalars.iter().find(|s| s.pointer == pointer || s.pointer.starts_with(&prefix));
+        let found = document
+            .scalars
+            .iter()
+            .find(|s| s.pointer == pointer || s.pointer.starts_with(&prefix));
         match (found, pointer.rfind('/')) {
             (Some(scalar), _) => return scalar.line,
             (None, Some(parent)) => pointer = &pointer[..parent],
@@ -307,7 +363,10 @@ fn line_near(document: &Document, pointer: &str) -> usize {
 
 /// Every place where `after` differs from `before`, as (JSON pointer, value before, value after), a missing side
 /// being `None`. Lists of different lengths differ as a whole.
-fn differences<'a>(before: &'a Value, after: &'a Value) -> Vec<(String, Option<&'a Value>, Option<&'a Value>)> {
+fn differences<'a>(
+    before: &'a Value,
+    after: &'a Value,
+) -> Vec<(String, Option<&'a Value>, Option<&'a Value>)> {
     fn walk<'a>(
         before: &'a Value,
         after: &'a Value,
@@ -373,7 +432,8 @@ impl ObjectPlace<'_> {
             .filter_map(|scalar| {
                 let within_object = scalar.pointer.strip_prefix(self.pointer)?;
                 let text = self.object.pointer(within_object)?.as_str()?;
-                (text.len() >= 3 && message.contains(&format!("{text:?}"))).then_some((text.len(), scalar.line))
+                (text.len() >= 3 && message.contains(&format!("{text:?}")))
+                    .then_some((text.len(), scalar.line))
             })
             .max_by_key(|&(length, line)| (length, std::cmp::Reverse(line)))
             .map_or(self.line, |(_, line)| line)
@@ -388,12 +448,19 @@ mod tests {
 
     #[test]
     fn resolve_tags_is_forced_on_top_of_the_given_settings() {
-        assert_eq!(settings_with_resolve_tags(Value::Null).unwrap(), json!({"resolveTags": true}));
+        assert_eq!(
+            settings_with_resolve_tags(Value::Null).unwrap(),
+            json!({"resolveTags": true})
+        );
         assert_eq!(
             settings_with_resolve_tags(json!({"resolveTags": false, "requireTag": true})).unwrap(),
             json!({"resolveTags": true, "requireTag": true})
         );
-        assert!(settings_with_resolve_tags(json!(["x"])).unwrap_err().contains("mapping"));
+        assert!(
+            settings_with_resolve_tags(json!(["x"]))
+                .unwrap_err()
+                .contains("mapping")
+        );
     }
 
     #[test]
@@ -409,7 +476,11 @@ mod tests {
             found,
             vec![
                 ("/spec/a~1b".to_owned(), Some(json!(1)), Some(json!(2))),
-                ("/spec/containers/1/image".to_owned(), Some(json!("b")), Some(json!("b@x"))),
+                (
+                    "/spec/containers/1/image".to_owned(),
+                    Some(json!("b")),
+                    Some(json!("b@x"))
+                ),
                 ("/spec/gone".to_owned(), Some(json!(true)), None),
                 ("/spec/new~0".to_owned(), None, Some(json!(null))),
             ]

@@ -21,8 +21,12 @@ pub fn render(value: &str, style: Style) -> Result<(String, Style), RenderError>
     match style {
         Style::Literal | Style::Folded => Err(RenderError::BlockScalar),
         Style::Plain if reads_back_as_plain(value) => Ok((value.to_owned(), Style::Plain)),
-        Style::SingleQuoted if single_quotable(value) => Ok((single_quoted(value), Style::SingleQuoted)),
-        Style::Plain | Style::SingleQuoted | Style::DoubleQuoted => Ok((double_quoted(value), Style::DoubleQuoted)),
+        Style::SingleQuoted if single_quotable(value) => {
+            Ok((single_quoted(value), Style::SingleQuoted))
+        }
+        Style::Plain | Style::SingleQuoted | Style::DoubleQuoted => {
+            Ok((double_quoted(value), Style::DoubleQuoted))
+        }
     }
 }
 
@@ -36,10 +40,15 @@ pub fn reads_back_as_plain(value: &str) -> bool {
         return false;
     };
     let indicator_start = "-?:,[]{}#&*!|>'\"%@`".contains(first);
-    let bad_char = value
-        .chars()
-        .any(|c| c.is_control() || matches!(c, ',' | '[' | ']' | '{' | '}' | '\u{feff}' | '\u{2028}' | '\u{2029}'));
-    let blank_edges = value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
+    let bad_char = value.chars().any(|c| {
+        c.is_control()
+            || matches!(
+                c,
+                ',' | '[' | ']' | '{' | '}' | '\u{feff}' | '\u{2028}' | '\u{2029}'
+            )
+    });
+    let blank_edges =
+        value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
     if indicator_start
         || bad_char
         || blank_edges
@@ -54,7 +63,9 @@ pub fn reads_back_as_plain(value: &str) -> bool {
 
 /// A single-quoted scalar folds line breaks and has no escapes: it can carry only printable one-line text.
 fn single_quotable(value: &str) -> bool {
-    !value.chars().any(|c| c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}'))
+    !value
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}'))
 }
 
 fn single_quoted(value: &str) -> String {
@@ -107,20 +118,55 @@ mod tests {
         ] {
             let (text, kept) = render(PINNED, style).unwrap();
             assert_eq!((text.as_str(), kept), (expected.as_str(), style));
-            assert_eq!(read_back(&text), (PINNED.into(), PINNED.into()), "{style:?}");
+            assert_eq!(
+                read_back(&text),
+                (PINNED.into(), PINNED.into()),
+                "{style:?}"
+            );
         }
     }
 
     #[test]
     fn plain_text_that_would_read_differently_is_double_quoted() {
         for value in [
-            "true", "null", "1.5", "0x1f", "", "a: b", "a #b", "-x", "*alias", "&anchor", "!tag", "[x]", "a,b", "{x}",
-            "'q", "\"q", "x:", " lead", "trail ", "%x", "@x", "`x", "tab\there", "line\nbreak", "|", ">",
+            "true",
+            "null",
+            "1.5",
+            "0x1f",
+            "",
+            "a: b",
+            "a #b",
+            "-x",
+            "*alias",
+            "&anchor",
+            "!tag",
+            "[x]",
+            "a,b",
+            "{x}",
+            "'q",
+            "\"q",
+            "x:",
+            " lead",
+            "trail ",
+            "%x",
+            "@x",
+            "`x",
+            "tab\there",
+            "line\nbreak",
+            "|",
+            ">",
         ] {
-            assert!(!reads_back_as_plain(value), "{value:?} must not be written plain");
+            assert!(
+                !reads_back_as_plain(value),
+                "{value:?} must not be written plain"
+            );
             let (text, style) = render(value, Style::Plain).unwrap();
             assert_eq!(style, Style::DoubleQuoted, "{value:?}");
-            assert_eq!(read_back(&text), (value.into(), value.into()), "{value:?} as {text}");
+            assert_eq!(
+                read_back(&text),
+                (value.into(), value.into()),
+                "{value:?} as {text}"
+            );
         }
     }
 
@@ -137,17 +183,28 @@ mod tests {
 
     #[test]
     fn double_quotes_escape_what_yaml_and_json_both_read_back() {
-        for value in ["a\"b\\c", "new\nline", "bell\u{7} del\u{7f}", "sep\u{2028}", "bom\u{feff}", "ünïcode ✓"] {
+        for value in [
+            "a\"b\\c",
+            "new\nline",
+            "bell\u{7} del\u{7f}",
+            "sep\u{2028}",
+            "bom\u{feff}",
+            "ünïcode ✓",
+        ] {
             let text = double_quoted(value);
             assert_eq!(read_back(&text).0, value, "YAML: {text}");
-            let json: String = serde_json::from_str(&text).unwrap_or_else(|error| panic!("JSON {text}: {error}"));
+            let json: String =
+                serde_json::from_str(&text).unwrap_or_else(|error| panic!("JSON {text}: {error}"));
             assert_eq!(json, value);
         }
     }
 
     #[test]
     fn block_scalars_are_refused() {
-        assert_eq!(render(PINNED, Style::Literal), Err(RenderError::BlockScalar));
+        assert_eq!(
+            render(PINNED, Style::Literal),
+            Err(RenderError::BlockScalar)
+        );
         assert_eq!(render(PINNED, Style::Folded), Err(RenderError::BlockScalar));
     }
 }

@@ -18,14 +18,20 @@ pub const TEMP_SUFFIX: &str = ".pin-tmp";
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("cannot write beside {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("changed on disk while pin was running; left as it is now (run pin again)")]
     ChangedMeanwhile,
 }
 
 /// Replaces the content of `path` with `new_text`, provided it still holds `expected` (what the caller read).
 pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), WriteError> {
-    let io_error = |source| WriteError::Io { path: path.to_path_buf(), source };
+    let io_error = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     // The file itself, not a symlink to it: renaming over a link would replace the link with a regular file.
     let target = fs::canonicalize(path).map_err(io_error)?;
     let directory = target.parent().unwrap_or(Path::new("/"));
@@ -38,7 +44,9 @@ pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), 
         .tempfile_in(directory)
         .map_err(io_error)?;
     temp.write_all(new_text.as_bytes()).map_err(io_error)?;
-    temp.as_file().set_permissions(permissions).map_err(io_error)?;
+    temp.as_file()
+        .set_permissions(permissions)
+        .map_err(io_error)?;
     // On disk before the rename, so that even a crash of the machine cannot leave the new name with no content.
     temp.as_file().sync_all().map_err(io_error)?;
 
@@ -46,7 +54,8 @@ pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), 
     if fs::read(&target).map_err(io_error)? != expected {
         return Err(WriteError::ChangedMeanwhile);
     }
-    temp.persist(&target).map_err(|error| io_error(error.error))?;
+    temp.persist(&target)
+        .map_err(|error| io_error(error.error))?;
     // The rename itself durable too (best effort: not every file system lets a directory be synced).
     if let Ok(directory) = fs::File::open(directory) {
         let _ = directory.sync_all();
@@ -56,7 +65,10 @@ pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), 
 
 /// `.<file name>.`, shortened so the temporary name stays within the usual 255-byte limit.
 fn temp_prefix(target: &Path) -> String {
-    let name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut end = name.len().min(200);
     while !name.is_char_boundary(end) {
         end -= 1;
@@ -85,8 +97,14 @@ mod tests {
         replace_file(&path, b"old\n", "new\n").unwrap();
 
         assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["app.yaml"]);
     }
 
@@ -100,7 +118,12 @@ mod tests {
 
         replace_file(&link, b"old\n", "new\n").unwrap();
 
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).unwrap(), "new\n");
     }
 
@@ -114,7 +137,11 @@ mod tests {
 
         assert!(matches!(error, WriteError::ChangedMeanwhile), "{error}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "edited meanwhile\n");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary file is removed");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the temporary file is removed"
+        );
     }
 
     #[test]
