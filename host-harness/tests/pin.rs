@@ -690,3 +690,49 @@ fn permissions_are_kept_and_invalid_settings_change_nothing() {
         0o640
     );
 }
+
+#[test]
+fn a_registry_that_does_not_answer_gives_its_timeout_not_the_policy_deadline() {
+    // Accepts connections (the kernel does, into the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let registry = silent.local_addr().unwrap().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("slow.yaml");
+    let text = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: slow}}\nspec:\n  containers:\n  \
+         - {{name: a, image: {registry}/demo/a:1}}\n  - {{name: b, image: {registry}/demo/b:1}}\n"
+    );
+    fs::write(&file, &text).unwrap();
+
+    // Each lookup takes the registry timeout (1s), longer than the policy's deadline (0.5s): the evaluation runs out
+    // of time, and the retries find the lookups' outcomes in the per-run cache.
+    let output = harness()
+        .arg("pin")
+        .arg(policy_wasm::policy_wasm())
+        .args([
+            "--timeout",
+            "0.5",
+            "--registry-timeout",
+            "1",
+            "--insecure-registry",
+            &registry,
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    assert_eq!(fs::read_to_string(&file).unwrap(), text);
+    let report = stderr(&output);
+    for image in ["demo/a:1", "demo/b:1"] {
+        let image = format!("{registry}/{image}");
+        assert!(
+            report.contains(&format!(
+                "{image}: registry {registry} did not answer within 1s"
+            )),
+            "{report}"
+        );
+    }
+    assert!(!report.contains("deadline"), "{report}");
+    drop(silent);
+}
