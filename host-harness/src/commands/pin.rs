@@ -120,7 +120,13 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     for result in &results {
         match &result.outcome {
             Ok(pinned) => {
-                for image in &pinned.images {
+                // With --dry-run the diff shows each image already.
+                let images = if mode == Mode::DryRun {
+                    &[][..]
+                } else {
+                    &pinned.images[..]
+                };
+                for image in images {
                     writeln!(
                         stderr,
                         "{}:{}: {verb} {} -> {}",
