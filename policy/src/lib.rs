@@ -5,13 +5,17 @@
 //! [`entry`].
 
 pub mod entry;
+/// The rule as an ES module for browsers (feature `js`, scripts/build-js.sh); its plain part is unit-tested natively.
+#[cfg(any(feature = "js", test))]
+pub mod js;
 pub mod reference;
 pub mod resolver;
 pub mod settings;
 pub mod validation;
 pub mod workload;
 
-#[cfg(target_arch = "wasm32")]
+// Not in the JavaScript build: a browser has no waPC host to call these.
+#[cfg(all(target_arch = "wasm32", not(feature = "js")))]
 mod wapc_entry {
     use kubewarden_policy_sdk::wapc_guest::{CallResult, register_function};
 
