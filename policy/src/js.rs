@@ -27,7 +27,8 @@ use crate::workload::{ImageSite, image_sites, json_type, pod_spec_location};
 /// which the browser cannot ask itself.
 ///
 /// Returns `{verdict, allowed, mutated, message, violations, warnings, images, mutatedObject}` where `verdict` is
-/// `accepted`, `rejected` or `error` (not a Kubernetes object), as `host-harness check --output json` reports it.
+/// `accepted` or `rejected`; a document that is not a Kubernetes object is `{verdict: "skipped", reason}`. Both as
+/// `host-harness check --output json` reports them.
 /// Throws an `Error` when the settings are invalid, as `check` refuses to run with them.
 #[cfg(feature = "js")]
 #[wasm_bindgen(js_name = checkObject)]
@@ -81,9 +82,7 @@ pub fn check(manifest: Value, settings: Value, digests: &Value) -> Result<Value,
 
     let (kind, group, version) = match identify(&manifest) {
         Ok(identity) => identity,
-        Err(message) => {
-            return Ok(json!({ "verdict": "error", "allowed": false, "message": message }));
-        }
+        Err(reason) => return Ok(json!({ "verdict": "skipped", "reason": reason })),
     };
     let request = admission_request(&manifest, &kind, &group, &version);
     let payload = json!({ "settings": settings, "request": request });
@@ -467,12 +466,12 @@ mod tests {
     }
 
     #[test]
-    fn documents_that_are_not_objects_are_errors_and_other_kinds_are_accepted() {
+    fn documents_that_are_not_objects_are_skipped_and_other_kinds_are_accepted() {
         let report = check(json!(["a", "list"]), json!({}), &Value::Null).unwrap();
-        assert_eq!(report["verdict"], "error");
+        assert_eq!(report["verdict"], "skipped");
         let report = check(json!({ "apiVersion": "v1" }), json!({}), &Value::Null).unwrap();
         assert_eq!(
-            report["message"],
+            report["reason"],
             "not a Kubernetes object: `kind` is missing"
         );
         let service =
