@@ -3,7 +3,8 @@
 #
 #   make demo   build the policy and the harness, then check the built-in fixture manifests (the main job)
 #   make test   everything CI runs: unit, integration (real policy.wasm through the real harness), e2e (bats)
-.PHONY: deps policy.wasm harness demo test unit-tests e2e-tests lint fmt clean
+#   make e2e-playground   the browser playground (e2e/playground/) in headless Chromium against host-harness check
+.PHONY: deps policy.wasm annotated-policy.wasm harness demo test unit-tests e2e-tests e2e-playground lint fmt clean
 
 HARNESS := target/release/host-harness
 
@@ -12,6 +13,11 @@ deps:
 
 policy.wasm:
 	scripts/build-policy.sh
+
+# policy.wasm with metadata.yml and README.md embedded, as Kubewarden publishes policies.
+annotated-policy.wasm: policy.wasm
+	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm: kwctl is needed (https://github.com/kubewarden/kwctl) and is not on PATH" >&2; exit 1; }
+	kwctl annotate -m metadata.yml -u README.md policy.wasm -o annotated-policy.wasm
 
 harness:
 	cargo build --release -p host-harness
@@ -32,6 +38,10 @@ e2e-tests: deps policy.wasm harness
 
 test: deps policy.wasm harness unit-tests e2e-tests
 
+# Installs Chromium and the page's npm packages, builds the wasm-bindgen module; screenshots in target/e2e-playground/.
+e2e-playground: policy.wasm harness
+	POLICY=$(CURDIR)/policy.wasm HARNESS=$(CURDIR)/$(HARNESS) e2e/playground/run.sh
+
 fmt:
 	cargo fmt --all
 
@@ -42,3 +52,4 @@ lint:
 clean:
 	cargo clean
 	rm -f policy.wasm annotated-policy.wasm
+	rm -rf e2e/playground/pkg
