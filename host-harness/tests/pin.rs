@@ -736,3 +736,23 @@ fn a_registry_that_does_not_answer_gives_its_timeout_not_the_policy_deadline() {
     assert!(!report.contains("deadline"), "{report}");
     drop(silent);
 }
+
+#[test]
+fn crlf_line_ends_trailing_blanks_and_non_ascii_text_are_kept() {
+    const APP: &str = "sha256:5d8d7176117aa13b25df9b5ff3307745ebdd5b2d0bd56b8a12076c7e41c4636e";
+    const APP_11: &str = "sha256:470cd0da858a3325a9819eb113804c7db33b6978544cfa31c324ce10b1ea6c2f";
+    let before = "# ünïcödé ✓\r\napiVersion: v1\r\nkind: Pod\r\nmetadata: {name: u, annotations: {note: \"日本語\"}}\r\n\
+                  spec:\r\n  containers: [{name: \"café✓\", image: 127.0.0.1:5000/demo/app:1.0}]\r\n  \
+                  initContainers:\r\n  - name: b\r\n    image: \"127.0.0.1:5000/demo/app:1.1\"   \r\n";
+    let after = before
+        .replace("demo/app:1.0}", &format!("demo/app:1.0@{APP}}}"))
+        .replace("demo/app:1.1\"", &format!("demo/app:1.1@{APP_11}\""));
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("crlf.yaml");
+    fs::write(&file, before).unwrap();
+
+    let output = pin_offline([&file]);
+
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(fs::read_to_string(&file).unwrap(), after);
+}
