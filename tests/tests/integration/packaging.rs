@@ -736,3 +736,195 @@ fn a_broken_example_is_caught() {
         );
     }
 }
+
+/// Runs ci-recipes/require-digest.sh with the real harness and module on `paths`, offline (`digests`).
+fn run_ci_script(paths: &[&Path], digests: &Path, output: &str) -> std::process::Output {
+    std::process::Command::new(repo_root().join("ci-recipes/require-digest.sh"))
+        .args(paths)
+        .env("HOST_HARNESS", crate::support::harness_binary())
+        .env("REQUIRE_DIGEST_POLICY", crate::support::policy_wasm())
+        .env(
+            "REQUIRE_DIGEST_SETTINGS",
+            repo_root().join("tests/fixtures/manifest-settings.yaml"),
+        )
+        .env("REQUIRE_DIGEST_DIGESTS", digests)
+        .env("REQUIRE_DIGEST_OUTPUT", output)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("running ci-recipes/require-digest.sh")
+}
+
+#[test]
+fn the_ci_script_annotates_unpinned_images_and_passes_once_they_are_pinned() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let manifest = work.path().join("web-apps.yaml");
+    std::fs::copy(
+        repo_root().join("tests/fixtures/manifests/web-apps.yaml"),
+        &manifest,
+    )
+    .expect("copying the fixture");
+    let digests = work.path().join("digests.yaml");
+    std::fs::write(
+        &digests,
+        "ghcr.io/acme/checkout:1.8.0: sha256:2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806\n\
+         envoyproxy/envoy:v1.31-latest: sha256:27dd8ed44a83ff94d557f9fd0412ed5a8cbca69ea04922d88c01184a07300a5a\n",
+    )
+    .expect("writing the digests");
+
+    let before = run_ci_script(&[work.path()], &digests, "github");
+    let stdout = String::from_utf8_lossy(&before.stdout);
+    let stderr = String::from_utf8_lossy(&before.stderr);
+    assert_eq!(
+        before.status.code(),
+        Some(1),
+        "unpinned images are findings\n{stdout}\n{stderr}"
+    );
+    let annotation = format!("::error file={},line=38,", manifest.display());
+    assert!(
+        stdout.contains(&annotation),
+        "check --output github should annotate line 38:\n{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "would pin ghcr.io/acme/checkout:1.8.0 -> ghcr.io/acme/checkout:1.8.0@sha256:2c8b08"
+        ),
+        "pin --check should say what it would pin:\n{stderr}"
+    );
+
+    // What the recipe asks of a team: pin, then the same run passes.
+    let pinned = std::process::Command::new(crate::support::harness_binary())
+        .arg("pin")
+        .arg(crate::support::policy_wasm())
+        .arg("--digests")
+        .arg(&digests)
+        .arg(work.path())
+        .output()
+        .expect("running host-harness pin");
+    assert!(
+        pinned.status.success(),
+        "pin failed: {}",
+        String::from_utf8_lossy(&pinned.stderr)
+    );
+    let after = run_ci_script(&[work.path()], &digests, "github");
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "after pin the recipe passes\n{}\n{}",
+        String::from_utf8_lossy(&after.stdout),
+        String::from_utf8_lossy(&after.stderr)
+    );
+}
+
+#[test]
+fn the_ci_script_refuses_a_missing_policy_with_an_error() {
+    let output = std::process::Command::new(repo_root().join("ci-recipes/require-digest.sh"))
+        .env("HOST_HARNESS", crate::support::harness_binary())
+        .env("REQUIRE_DIGEST_POLICY", "/nonexistent/policy.wasm")
+        .output()
+        .expect("running ci-recipes/require-digest.sh");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("policy module /nonexistent/policy.wasm not found")
+    );
+}
+
+/// `.pre-commit-hooks.yaml`.
+#[derive(Debug, Deserialize)]
+struct PreCommitHook {
+    id: String,
+    name: String,
+    entry: String,
+    language: String,
+    files: String,
+}
+
+#[test]
+fn the_pre_commit_hook_runs_the_ci_script_on_manifests() {
+    let hooks: Vec<PreCommitHook> = read_yaml(&repo_root().join(".pre-commit-hooks.yaml"));
+    let [hook] = hooks.as_slice() else {
+        panic!("expected one hook, found {hooks:?}")
+    };
+    assert_eq!(
+        (hook.id.as_str(), hook.language.as_str()),
+        ("require-digest", "script")
+    );
+    assert!(!hook.name.is_empty());
+    assert_eq!(hook.entry, "ci-recipes/require-digest.sh");
+    let entry = std::fs::metadata(repo_root().join(&hook.entry)).expect("the hook's entry exists");
+    assert!(
+        std::os::unix::fs::PermissionsExt::mode(&entry.permissions()) & 0o111 != 0,
+        "the entry must be executable"
+    );
+    // YAML and JSON files: what `host-harness check` reads from a directory too.
+    assert_eq!(hook.files, r"\.(ya?ml|json)$", "the hook's files pattern");
+
+    let example: Value = read_yaml(&repo_root().join("ci-recipes/pre-commit-config.yaml"));
+    assert_eq!(
+        example["repos"][0]["hooks"][0]["id"], "require-digest",
+        "the example uses the hook's id"
+    );
+}
+
+#[test]
+fn the_github_workflow_reports_with_annotations_and_pin_check() {
+    let workflow: Value = read_yaml(&repo_root().join(".github/workflows/require-digest.yml"));
+    let inputs = workflow["on"]["workflow_call"]["inputs"]
+        .as_object()
+        .unwrap_or_else(|| {
+            panic!("the workflow must be reusable (on.workflow_call.inputs): {workflow}")
+        });
+    let steps = workflow["jobs"]["require-digest"]["steps"]
+        .as_array()
+        .expect("jobs.require-digest.steps");
+    let run_step = steps
+        .iter()
+        .find(|step| {
+            step["run"]
+                .as_str()
+                .is_some_and(|run| run.contains("ci-recipes/require-digest.sh"))
+        })
+        .expect("a step runs ci-recipes/require-digest.sh");
+    assert_eq!(
+        run_step["env"]["REQUIRE_DIGEST_OUTPUT"], "github",
+        "check reports as GitHub annotations"
+    );
+    assert_eq!(
+        run_step["env"]["REQUIRE_DIGEST_PIN_CHECK"],
+        "${{ inputs.pin-check }}"
+    );
+    assert_eq!(
+        inputs["pin-check"]["default"], true,
+        "pin --check runs unless a caller opts out"
+    );
+
+    // Every `${{ inputs.NAME }}` names a declared input (a typo would silently be empty on GitHub).
+    let text = std::fs::read_to_string(repo_root().join(".github/workflows/require-digest.yml"))
+        .expect("reading");
+    for used in text.split("${{ inputs.").skip(1) {
+        let name = used.split_whitespace().next().unwrap_or_default();
+        assert!(
+            inputs.contains_key(name),
+            "the workflow uses undeclared input {name:?}"
+        );
+    }
+
+    let caller: Value = read_yaml(&repo_root().join("ci-recipes/github-workflow.yml"));
+    let job = &caller["jobs"]["require-digest"];
+    assert!(
+        job["uses"]
+            .as_str()
+            .is_some_and(|uses| uses.contains("/.github/workflows/require-digest.yml@")),
+        "the example calls the reusable workflow: {job}"
+    );
+    for name in job["with"]
+        .as_object()
+        .expect("the example passes inputs")
+        .keys()
+    {
+        assert!(
+            inputs.contains_key(name),
+            "the example passes undeclared input {name:?}"
+        );
+    }
+}
