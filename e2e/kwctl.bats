@@ -16,9 +16,9 @@ need_kwctl() {
   command -v kwctl >/dev/null || skip "kwctl is not on PATH"
 }
 
-# The verdict (allowed, message) of an AdmissionReview response on stdin, as one line.
+# The verdict (allowed, message) of an AdmissionReview, or of a bare AdmissionResponse (older kwctl), on stdin.
 verdict() {
-  python3 -c 'import json,sys; r=json.load(sys.stdin)["response"]; print(r["allowed"], (r.get("status") or {}).get("message"))'
+  python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("response", d); print(r["allowed"], (r.get("status") or {}).get("message"))'
 }
 
 @test "make annotated-policy.wasm without kwctl says kwctl is needed and fails" {
