@@ -431,8 +431,12 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
                 .ok_or_else(|| ReferenceError::InvalidIpv6 {
                     host: domain.to_string(),
                 })?;
-        // Stricter than distribution's `[a-fA-F0-9:]+`: a real IPv6 address, as a registry host must be.
-        if address.parse::<Ipv6Addr>().is_err() {
+        // distribution's `[a-fA-F0-9:]+`, and also a real IPv6 address, as a registry host must be. The character
+        // check comes first: Rust's parser also takes the dotted-quad forms (`::ffff:1.2.3.4`), which the runtime's
+        // grammar does not (found by fuzz/: reference_parser).
+        let hex_and_colons =
+            !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+        if !hex_and_colons || address.parse::<Ipv6Addr>().is_err() {
             return Err(ReferenceError::InvalidIpv6 {
                 host: domain.to_string(),
             });
