@@ -287,7 +287,7 @@ fn alias_bombs_and_deep_nesting_are_bounded() {
         let previous = format!("*a{}", level - 1);
         bomb.push_str(&format!(
             "a{level}: &a{level} [{}]\n",
-            vec![previous.as_str(); 10].join(", ")
+            [previous.as_str(); 10].join(", ")
         ));
     }
     let error = load_error(&bomb);

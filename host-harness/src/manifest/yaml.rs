@@ -28,6 +28,7 @@
 //! Speed: a multi-document file is split at its `---` lines (a document marker at column 0 can never be
 //! document content, so the split is exact) and the documents are parsed in parallel by the caller.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -475,8 +476,8 @@ impl<'l, 'a> Builder<'l, 'a> {
                 } else {
                     self.note_document_start(span.start);
                     self.open_segment();
-                    let value = self.scalar_value(&text, style, tag.as_deref(), span)?;
                     self.record_scalar(&text, style, span, anchor != 0 || tag.is_some());
+                    let value = self.scalar_value(text, style, tag.as_deref(), span)?;
                     self.finish_node(value, anchor, span.start)?;
                 }
             }
@@ -711,36 +712,38 @@ impl<'l, 'a> Builder<'l, 'a> {
         (line, column, start + i)
     }
 
+    /// The JSON value of a scalar (moving the parser's text when it already owns it: no copy).
     fn scalar_value(
         &self,
-        text: &str,
+        text: Cow<'_, str>,
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: Span,
     ) -> Result<Value, YamlError> {
+        let string = |text: Cow<'_, str>| Ok(Value::String(text.into_owned()));
         if let Some(tag) = tag {
             if tag.is_yaml_core_schema() {
                 return match tag.suffix.as_str() {
-                    "str" | "binary" | "timestamp" => Ok(Value::String(text.to_owned())),
-                    "null" | "bool" | "int" | "float" => match plain_value(text) {
+                    "null" | "bool" | "int" | "float" => match plain_value(&text) {
                         Some(value) if core_tag_accepts(&tag.suffix, &value) => Ok(value),
                         _ => Err(self.error(
                             span.start,
                             format!("`{text}` is not a valid !!{}", tag.suffix),
                         )),
                     },
-                    _ => Ok(Value::String(text.to_owned())),
+                    // `!!str`, `!!binary`, `!!timestamp`, and others: the text.
+                    _ => string(text),
                 };
             }
             if tag.handle.is_empty() && tag.suffix == "!" {
                 // The non-specific tag `!`: a string.
-                return Ok(Value::String(text.to_owned()));
+                return string(text);
             }
         }
         if style != ScalarStyle::Plain {
-            return Ok(Value::String(text.to_owned()));
+            return string(text);
         }
-        if let Some(placeholder) = envsubst_placeholder(text) {
+        if let Some(placeholder) = envsubst_placeholder(&text) {
             return Err(self.error(
                 span.start,
                 format!(
@@ -749,7 +752,10 @@ impl<'l, 'a> Builder<'l, 'a> {
                 ),
             ));
         }
-        Ok(plain_value(text).unwrap_or_else(|| Value::String(text.to_owned())))
+        match plain_value(&text) {
+            Some(value) => Ok(value),
+            None => string(text),
+        }
     }
 
     /// Places a finished node in its parent (or as the document root).
