@@ -17,7 +17,9 @@ use require_digest::entry;
 use require_digest::reference::{Algorithm, ImageReference};
 use require_digest::resolver::TableResolver;
 use require_digest::settings::Settings;
-use require_digest_fuzz::verdict::{check_soundness, parse_response, pinned_digest};
+use require_digest_fuzz::verdict::{
+    check_same_as_whole_read, check_soundness, parse_response, pinned_digest,
+};
 use serde_json::{Map, Value, json};
 
 #[derive(Arbitrary, Debug)]
@@ -731,6 +733,7 @@ fuzz_target!(|input: Request| {
     let answer = entry::validate(&payload_bytes, &resolver);
     let response = parse_response(&answer);
     check_soundness(&payload_bytes, &response);
+    check_same_as_whole_read(&payload_bytes, &response, &resolver);
 
     // Completeness, where the verdict is plain: CREATE/UPDATE of a known kind, valid settings, a well-formed object
     // whose own kind (if any) is the request's.

@@ -1,5 +1,6 @@
 //! The whole `validate` entry point, natively, on arbitrary bytes (seeded with the request fixtures): it answers
-//! every input with a response of the SDK's shape, and never accepts an unpinned image (see src/verdict.rs).
+//! every input with a response of the SDK's shape, never accepts an unpinned image, and gives the verdict the rule
+//! gives on the payload parsed whole (see src/verdict.rs).
 
 #![no_main]
 
@@ -9,7 +10,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use require_digest::entry;
 use require_digest::resolver::TableResolver;
-use require_digest_fuzz::verdict::{check_soundness, parse_response};
+use require_digest_fuzz::verdict::{check_same_as_whole_read, check_soundness, parse_response};
 
 /// What the registry knows in resolveTags cases, among them answers that must not be taken.
 static RESOLVER: LazyLock<TableResolver> = LazyLock::new(|| {
@@ -30,4 +31,5 @@ fuzz_target!(|payload: &[u8]| {
     let answer = entry::validate(payload, &*RESOLVER);
     let response = parse_response(&answer);
     check_soundness(payload, &response);
+    check_same_as_whole_read(payload, &response, &*RESOLVER);
 });

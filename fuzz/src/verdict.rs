@@ -10,7 +10,9 @@
 
 use kubewarden_policy_sdk::response::ValidationResponse;
 use require_digest::reference::{Algorithm, ImageReference};
+use require_digest::resolver::DigestResolver;
 use require_digest::settings::Settings;
+use require_digest::validation::{Verdict, validate_request};
 use serde_json::Value;
 
 /// A `validate` answer, read and checked for shape.
@@ -390,4 +392,44 @@ pub fn check_soundness(payload: &[u8], response: &Response) {
             "the mutated object differs from the object in more than pinned images"
         );
     }
+}
+
+/// Panics unless `response`, the entry point's answer to `payload`, is the verdict of the rule on the payload parsed
+/// whole into a `serde_json::Value` (the plain reading, in which duplicated keys keep their last value). Whatever the
+/// entry point does to read payloads faster (it may skip the fields the rule does not look at), the verdict must not
+/// change. Payloads that are not a JSON object with settings and a request are left to [`check_soundness`].
+pub fn check_same_as_whole_read(
+    payload: &[u8],
+    response: &Response,
+    resolver: &dyn DigestResolver,
+) {
+    let Ok(Value::Object(mut payload)) = serde_json::from_slice::<Value>(payload) else {
+        return;
+    };
+    let Ok(settings) = Settings::from_json(payload.get("settings").unwrap_or(&Value::Null)) else {
+        return;
+    };
+    let request = match payload.remove("request") {
+        None | Some(Value::Null) => return,
+        Some(request) => request,
+    };
+    let (accepted, message, mutated_object, warnings) =
+        match validate_request(&request, &settings, resolver) {
+            Verdict::Accept { warnings } => (true, None, None, warnings),
+            Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
+            Verdict::Reject { message, warnings } => (false, Some(message), None, warnings),
+        };
+    assert_eq!(
+        response.accepted, accepted,
+        "accepted, against the whole read: {message:?}"
+    );
+    assert_eq!(response.message, message, "message, against the whole read");
+    assert_eq!(
+        response.warnings, warnings,
+        "warnings, against the whole read"
+    );
+    assert!(
+        response.mutated_object == mutated_object,
+        "mutated object, against the whole read"
+    );
 }
