@@ -59,7 +59,11 @@ fn domain() -> impl Strategy<Value = String> {
         proptest::string::string_regex(&format!("{label}(\\.{label}){{1,3}}")).unwrap(),
         Just("localhost".to_string()),
         any::<[u8; 4]>().prop_map(|[a, b, c, d]| format!("{a}.{b}.{c}.{d}")),
-        any::<[u16; 8]>().prop_map(|groups| format!("[{}]", std::net::Ipv6Addr::from(groups))),
+        // Every group in hex: Ipv6Addr's Display writes IPv4-mapped addresses as dotted quads, outside the grammar.
+        any::<[u16; 8]>().prop_map(|groups| {
+            let groups: Vec<String> = groups.iter().map(|group| format!("{group:x}")).collect();
+            format!("[{}]", groups.join(":"))
+        }),
     ];
     (host, proptest::option::of(0u32..100_000)).prop_map(|(host, port)| match port {
         Some(port) => format!("{host}:{port}"),
