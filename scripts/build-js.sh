@@ -3,8 +3,7 @@
 # e2e/playground/pkg/ (or $JS_OUT): require_digest.js, exposing `checkObject(manifest, settings, digests?)` and the
 # default `init()` (and `initSync`), and require_digest_bg.wasm. Prints the module's size.
 #
-# The same two routes as scripts/build-policy.sh, chosen by what the machine has: plain cargo where the toolchain has
-# the wasm32-unknown-unknown std, otherwise Debian's Rust (rustc-web) building std with -Zbuild-std. Then the
+# The toolchain route is scripts/lib/wasm-toolchain.sh's, as for policy.wasm. Then the
 # wasm-bindgen CLI, installed with `cargo install` at exactly the wasm-bindgen version of Cargo.lock (the CLI refuses
 # modules built by another version of the crate).
 set -euo pipefail
@@ -13,29 +12,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 out=${JS_OUT:-$here/e2e/playground/pkg}
-target=wasm32-unknown-unknown
 profile=policy-release
 # Not target/policy-wasm: a different feature set, and scripts/build-policy.sh copies its artifact out of that
 # directory, which must never be this build's.
 target_dir=$here/target/policy-js
 
-has_target() { # $1 = rustc
-  local sysroot
-  sysroot=$("$1" --print sysroot 2>/dev/null) || return 1
-  [ -d "$sysroot/lib/rustlib/$target/lib" ]
-}
-
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then
-    echo "build-js: need the Debian packages: $*; run as root or install them" >&2
-    exit 1
-  fi
-  echo "build-js: installing $* (Debian)" >&2
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-    apt-get update -qq >&2
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
-}
+log_name=build-js
+# shellcheck source=lib/wasm-toolchain.sh
+. "$here/scripts/lib/wasm-toolchain.sh"
 
 # The wasm-bindgen crate version the lock file resolved: the CLI must be exactly this one.
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { found = 1; next } found && /^version = / { gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
@@ -53,25 +37,10 @@ fi
 
 # The size-tuned profile of policy.wasm, but unstripped: wasm-bindgen reads the `target_features` section (and
 # strips the debug sections itself).
-if has_target rustc; then
-  echo "build-js: using $(rustc --version) with its $target std" >&2
-  CARGO_PROFILE_POLICY_RELEASE_STRIP=false \
-    cargo build --profile "$profile" -p require-digest --features js --target "$target" --target-dir "$target_dir"
-else
-  need=()
-  [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q . || need+=(rustc-web)
-  [ -x /usr/bin/cargo ] || need+=(cargo-web)
-  [ -d "$(/usr/bin/rustc --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library" ] || need+=(rust-web-src)
-  command -v wasm-ld-19 >/dev/null || need+=(lld-19)
-  if [ ${#need[@]} -gt 0 ]; then apt_install rustc-web cargo-web rust-web-src lld-19; fi
-  echo "build-js: $target std not installed for $(rustc --version 2>/dev/null || echo rustc); using Debian's $(/usr/bin/rustc --version) with -Zbuild-std" >&2
-  CARGO_PROFILE_POLICY_RELEASE_STRIP=false \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc \
-    /usr/bin/cargo build --profile "$profile" -p require-digest --features js --target "$target" \
-    --target-dir "$target_dir" -Zbuild-std=std,panic_abort
-fi
+CARGO_PROFILE_POLICY_RELEASE_STRIP=false \
+  cargo_build_wasm --profile "$profile" -p require-digest --features js --target-dir "$target_dir"
 
-built=$target_dir/$target/$profile/require_digest.wasm
+built=$target_dir/$wasm_target/$profile/require_digest.wasm
 mkdir -p "$out"
 command -v wasm-metadce >/dev/null || apt_install binaryen
 
