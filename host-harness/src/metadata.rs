@@ -131,11 +131,14 @@ impl Metadata {
 }
 
 impl Rule {
+    /// Whether the rule selects the request, as the API server's default `matchPolicy: Equivalent` decides: a
+    /// request for a version the rule does not list still reaches the webhook, converted to one it does
+    /// (`batch/v1beta1` CronJobs to `batch/v1`), so the version is not compared. The policy reads the pod spec at
+    /// the same path in every version of these kinds.
     pub fn matches(&self, target: &RequestTarget<'_>) -> bool {
         let any_or =
             |values: &[String], wanted: &str| values.iter().any(|v| v == "*" || v == wanted);
         any_or(&self.api_groups, target.group)
-            && any_or(&self.api_versions, target.version)
             && any_or(&self.operations, target.operation)
             && self.resources.iter().any(|entry| {
                 let (resource, subresource) = entry.split_once('/').unwrap_or((entry, ""));
@@ -182,6 +185,20 @@ mod tests {
         assert!(rule(&[""], &["pods/*"], &["CREATE"]).matches(&ephemeral));
         assert!(!rule(&[""], &["pods/ephemeralcontainers"], &["CREATE"]).matches(&pods));
         assert!(rule(&[""], &["pods/ephemeralcontainers"], &["CREATE"]).matches(&ephemeral));
+        // matchPolicy Equivalent: another version of a listed resource is converted and sent, so it matches.
+        let cronjob_v1beta1 = RequestTarget {
+            group: "batch",
+            version: "v1beta1",
+            resource: "cronjobs",
+            subresource: "",
+            operation: "CREATE",
+        };
+        assert!(rule(&["batch"], &["cronjobs"], &["CREATE"]).matches(&cronjob_v1beta1));
+        let other_group = RequestTarget {
+            group: "example.com",
+            ..cronjob_v1beta1
+        };
+        assert!(!rule(&["batch"], &["cronjobs"], &["CREATE"]).matches(&other_group));
     }
 
     #[test]
