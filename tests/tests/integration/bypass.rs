@@ -277,12 +277,14 @@ impl Tally {
             ));
         }
         let message = verdict.message.unwrap_or_default();
-        for fragment in fragments {
-            if !message.contains(fragment) {
-                self.failures.push(format!(
-                    "{case}: the message does not say {fragment:?}: {message:?}"
-                ));
-            }
+        let unsaid: Vec<&&str> = fragments
+            .iter()
+            .filter(|f| !message.contains(**f))
+            .collect();
+        if !unsaid.is_empty() {
+            return self.failures.push(format!(
+                "{case}: the message does not say {unsaid:?}: {message:?}"
+            ));
         }
         if verdict.mutated_object.is_some() {
             self.failures
