@@ -31,6 +31,8 @@ pub enum Command {
     /// Rewrite manifests so every unpinned image is pinned by digest, as the policy decides in mutate mode
     /// (resolveTags); --dry-run shows a diff, --check only tells: exit 1 when something would change, 2 on any error.
     Pin(crate::commands::pin::PinArgs),
+    /// Measure a policy: compile, instantiate and per-evaluation latency (p50, p99) and evaluations/s.
+    Bench(crate::commands::bench::BenchArgs),
 }
 
 /// The policy module, its settings and the host's limits: shared by every subcommand that evaluates.

@@ -6,11 +6,13 @@
 //! - [`kubewarden`]: the Kubewarden wire types (validation payloads and responses, AdmissionReview output).
 //! - [`manifest`]: loading manifest trees (YAML/JSON, multi-document, lists) into admission requests.
 //! - [`metadata`]: policy metadata (`metadata.yml` or embedded in the module) and rule matching.
+//! - [`bench`]: figures for `host-harness bench` (compile, instantiate, evaluate).
 //! - [`check`]: the CI check over many objects, in parallel.
 //! - [`report`]: output formats for `check`.
 //! - [`pin`]: rewriting manifests so every unpinned image is pinned, as the policy module decides.
 //! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
 
+pub mod bench;
 pub mod check;
 pub mod host;
 pub mod kubewarden;

@@ -547,6 +547,57 @@ fn a_panicking_capability_reaches_the_guest_as_a_host_error() {
     assert_eq!(host.protocol_version().unwrap(), "v1");
 }
 
+/// A capability that takes longer than the deadline (as a slow registry may, within its own timeout) and answers.
+struct SlowCapability;
+const SLOW_CAPABILITY_TAKES: Duration = Duration::from_millis(700);
+impl HostCapability for SlowCapability {
+    fn call(&self, _payload: &[u8]) -> Result<Vec<u8>, String> {
+        std::thread::sleep(SLOW_CAPABILITY_TAKES);
+        Ok(b"slept".to_vec())
+    }
+}
+
+#[test]
+fn time_inside_a_host_capability_does_not_count_against_the_deadline() {
+    // The deadline guards against runaway guest code; each capability bounds its own time.
+    let host = relay_host(Arc::new(SlowCapability));
+    let started = Instant::now();
+    assert_eq!(host.call("validate", Vec::new()).unwrap(), b"slept");
+    assert!(started.elapsed() >= SLOW_CAPABILITY_TAKES);
+    assert!(SLOW_CAPABILITY_TAKES > DEADLINE);
+}
+
+#[test]
+fn a_guest_looping_after_a_slow_host_call_still_times_out_with_its_whole_deadline() {
+    let body = r#"
+      (drop (call $host_call (i32.const 16) (i32.const 4) (i32.const 20) (i32.const 4)
+                             (i32.const 24) (i32.const 2) (i32.const 26) (i32.const 5)))
+      (loop $forever (br $forever))
+      (i32.const 1)"#;
+    let mut capabilities = Capabilities::new();
+    capabilities.register("test", "caps", "op", Arc::new(SlowCapability));
+    let host = host_with(
+        &guest(body, RELAY_DATA),
+        HostOptions {
+            capabilities,
+            ..options()
+        },
+    );
+    let started = Instant::now();
+    let error = host.call("validate", Vec::new()).unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(error, EvaluationError::Timeout { limit: DEADLINE });
+    // The loop got the deadline's time on top of the host call's, and not much more.
+    assert!(
+        elapsed >= SLOW_CAPABILITY_TAKES + DEADLINE,
+        "interrupted after {elapsed:?}"
+    );
+    assert!(
+        elapsed < SLOW_CAPABILITY_TAKES + DEADLINE + DEADLINE_SLACK,
+        "interrupted after {elapsed:?}"
+    );
+}
+
 #[test]
 fn a_guest_error_is_reported_with_its_message() {
     let host = host(guest(

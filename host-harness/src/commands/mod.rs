@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod check;
 pub mod digest;
 pub mod pin;
@@ -15,5 +16,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Digest(args) => digest::run(args),
         Command::Pin(args) => pin::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -17,7 +17,8 @@ pub trait HostCapability: Send + Sync {
     /// `Err(message)` becomes a waPC host error returned to the guest (the SDK turns it into an `Err`).
     ///
     /// This runs on the evaluating thread while the guest waits: a capability that does I/O must enforce its
-    /// own timeouts, because the evaluation deadline can only interrupt WebAssembly code, not host code.
+    /// own timeouts, because the evaluation deadline can only interrupt WebAssembly code, not host code. The
+    /// time a call takes does not count against that deadline, which guards against runaway guest code only.
     fn call(&self, payload: &[u8]) -> Result<Vec<u8>, String>;
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::Value;
-use wasmtime::{Engine, Instance, InstancePre, Linker, Store, Trap};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -38,7 +38,8 @@ pub const DEFAULT_MEMORY_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
 /// How a [`PolicyHost`] runs its module.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
-    /// Deadline for one evaluation (instantiation included); `None` lets evaluations run without one.
+    /// Deadline for one evaluation (instantiation included, time inside host capabilities not: each bounds its
+    /// own); `None` lets evaluations run without one.
     pub timeout: Option<Duration>,
     /// Cap on the module's linear memory, in bytes (at most 4 GiB, all a wasm32 module can address).
     pub memory_limit_bytes: u64,
@@ -193,8 +194,40 @@ impl PolicyHost {
         parse_answer(OPERATION, &answer)
     }
 
+    /// [`PolicyHost::validate`], also saying how long its parts took (for `host-harness bench`).
+    pub fn validate_timed(
+        &self,
+        request: &Value,
+        settings: &Value,
+    ) -> (
+        Result<ValidationResponse, EvaluationError>,
+        EvaluationTimings,
+    ) {
+        const OPERATION: &str = "validate";
+        let started = Instant::now();
+        let mut timings = EvaluationTimings::default();
+        let answer = self.call_timed(
+            OPERATION,
+            validation_payload(request, settings),
+            &mut timings,
+        );
+        let verdict = answer.and_then(|answer| parse_answer(OPERATION, &answer));
+        timings.total = started.elapsed();
+        (verdict, timings)
+    }
+
     /// Runs one waPC call in a fresh instance and returns the guest's response.
     pub fn call(&self, operation: &str, payload: Vec<u8>) -> Result<Vec<u8>, EvaluationError> {
+        self.call_timed(operation, payload, &mut EvaluationTimings::default())
+    }
+
+    fn call_timed(
+        &self,
+        operation: &str,
+        payload: Vec<u8>,
+        timings: &mut EvaluationTimings,
+    ) -> Result<Vec<u8>, EvaluationError> {
+        let instantiating = Instant::now();
         let deadline = self.timeout.map(|timeout| Instant::now() + timeout);
         let wasi = self.imports_wasi.then(|| self.wasi_context());
         let state = StoreState::new(
@@ -211,9 +244,22 @@ impl PolicyHost {
         // The deadline covers the whole evaluation, instantiation and initialisation included. Without a
         // timeout no ticker thread runs, so the epoch never reaches even this first tick.
         store.set_epoch_deadline(self.timeout.map_or(1, engine::deadline_ticks));
-        store.epoch_deadline_trap();
+        // The epoch deadline is a coarse alarm. When it rings, the evaluation's real deadline decides: time
+        // spent in host capabilities has moved it later (see `StoreState::deadline`), so the guest may get
+        // the rest of its time; otherwise it is interrupted (`Trap::Interrupt`, reported as a timeout).
+        store.epoch_deadline_callback(|context| {
+            let now = Instant::now();
+            match context.data().deadline {
+                Some(deadline) if now < deadline => Ok(UpdateDeadline::Continue(
+                    engine::deadline_ticks(deadline - now),
+                )),
+                Some(_) => Ok(UpdateDeadline::Interrupt),
+                // No ticker runs without a timeout; should the epoch move anyway, nothing is due.
+                None => Ok(UpdateDeadline::Continue(u64::MAX / 2)),
+            }
+        });
 
-        let outcome = self.run_guest_call(&mut store, operation);
+        let outcome = self.run_guest_call(&mut store, operation, instantiating, timings);
         outcome.map_err(|failure| self.classify(failure, store.data(), operation))
     }
 
@@ -221,6 +267,8 @@ impl PolicyHost {
         &self,
         store: &mut Store<StoreState>,
         operation: &str,
+        instantiating: Instant,
+        timings: &mut EvaluationTimings,
     ) -> Result<Vec<u8>, Failure> {
         let instance = self
             .instance_pre
@@ -240,9 +288,13 @@ impl PolicyHost {
             (state.operation.len(), state.payload.len())
         };
         let (operation_len, payload_len) = (wasm32_len(operation_len)?, wasm32_len(payload_len)?);
-        let succeeded = guest_call
-            .call(&mut *store, (operation_len, payload_len))
-            .map_err(Failure::Wasm)?;
+        let calling = Instant::now();
+        timings.instantiate = calling - instantiating;
+        let succeeded = guest_call.call(&mut *store, (operation_len, payload_len));
+        timings.guest_call = calling.elapsed();
+        timings.capability_calls = store.data().capability_calls;
+        timings.in_capabilities = store.data().in_capabilities;
+        let succeeded = succeeded.map_err(Failure::Wasm)?;
 
         let state = store.data_mut();
         match (
@@ -351,6 +403,22 @@ fn module_binary(wasm_or_wat: &[u8]) -> anyhow::Result<Vec<u8>> {
     let binary =
         wat::parse_bytes(wasm_or_wat).context("the policy is WAT text that does not parse")?;
     Ok(binary.into_owned())
+}
+
+/// How long the parts of one evaluation took: see [`PolicyHost::validate_timed`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvaluationTimings {
+    /// A fresh instance: the store, instantiation from the pre-linked module, and the guest's initialisation
+    /// exports (`wapc_init`).
+    pub instantiate: Duration,
+    /// The guest's `__guest_call`: reading the request, the policy's own work, handing back the answer.
+    pub guest_call: Duration,
+    /// The whole evaluation: the two above plus the host's JSON (the payload in, the verdict out).
+    pub total: Duration,
+    /// How many times the guest called a host capability other than the policy log.
+    pub capability_calls: u32,
+    /// Time spent inside host capabilities (part of `guest_call`; not counted against the deadline).
+    pub in_capabilities: Duration,
 }
 
 /// Why a guest call failed, before it is turned into an [`EvaluationError`] (which needs the store's state).

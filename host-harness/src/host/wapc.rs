@@ -12,12 +12,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Caller, Extern, Linker, Memory, ResourceLimiter};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use super::capabilities::{Capabilities, CapabilityKey};
+use super::capabilities::{Capabilities, CapabilityKey, POLICY_LOG};
 
 /// The waPC import module name.
 const WAPC: &str = "wapc";
@@ -42,9 +42,14 @@ pub(crate) struct StoreState {
     host_error: Vec<u8>,
     capabilities: Arc<Capabilities>,
     verbose: bool,
-    /// When the evaluation must be over; host calls are refused after it (the epoch deadline only interrupts
-    /// WebAssembly code).
-    deadline: Option<Instant>,
+    /// When the evaluation must be over. The deadline guards against runaway guest code, so the time a host
+    /// capability takes (each bounds its own, like the registry's `--registry-timeout`) moves it later. The
+    /// epoch deadline callback (see `PolicyHost::call`) and `__host_call` both read it.
+    pub deadline: Option<Instant>,
+    /// Calls to host capabilities other than the policy log, served or not.
+    pub capability_calls: u32,
+    /// Time spent inside host capabilities (the policy log included), which the deadline does not count.
+    pub in_capabilities: Duration,
     pub memory: MemoryCap,
     /// WASI preview 1, only for modules that import it.
     pub wasi: Option<WasiP1Ctx>,
@@ -70,6 +75,8 @@ impl StoreState {
             capabilities,
             verbose,
             deadline,
+            capability_calls: 0,
+            in_capabilities: Duration::ZERO,
             memory: MemoryCap {
                 limit_bytes: memory_limit_bytes,
                 exceeded_with: None,
@@ -122,9 +129,9 @@ impl ResourceLimiter for MemoryCap {
 #[error("{0}")]
 pub(crate) struct GuestViolation(pub String);
 
-/// A host call was attempted after the evaluation's deadline.
+/// The evaluation's deadline passed (noticed at a host call; in WebAssembly code it is an epoch interrupt).
 #[derive(Debug, thiserror::Error)]
-#[error("deadline passed before a host call")]
+#[error("the evaluation's deadline passed")]
 pub(crate) struct DeadlinePassed;
 
 /// Adds the `wapc` imports to `linker`.
@@ -203,13 +210,32 @@ fn host_call(
     let state = caller.data_mut();
     state.host_response.clear();
     state.host_error.clear();
-    let outcome = match state.capabilities.get(&key) {
+    if (
+        key.binding.as_str(),
+        key.namespace.as_str(),
+        key.operation.as_str(),
+    ) != POLICY_LOG
+    {
+        state.capability_calls += 1;
+    }
+    let outcome = match state.capabilities.get(&key).cloned() {
         None => Err(format!(
             "host capability {key} is not served by host-harness"
         )),
-        // A capability is code outside this module; one that panics fails this call, not the harness.
-        Some(handler) => catch_unwind(AssertUnwindSafe(|| handler.call(&payload)))
-            .unwrap_or_else(|_| Err(format!("host capability {key} panicked"))),
+        Some(handler) => {
+            let started = Instant::now();
+            // A capability is code outside this module; one that panics fails this call, not the harness.
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.call(&payload)))
+                .unwrap_or_else(|_| Err(format!("host capability {key} panicked")));
+            // Only the handler's own time is given back: the guest's side of the call (its buffers, the
+            // lookup) still counts, so a guest calling the host in a loop still runs out of time.
+            let took = started.elapsed();
+            state.in_capabilities += took;
+            if let Some(deadline) = &mut state.deadline {
+                *deadline += took;
+            }
+            outcome
+        }
     };
     match outcome {
         Ok(answer) => {
