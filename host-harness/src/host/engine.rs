@@ -11,6 +11,13 @@ use wasmtime::{
 /// interrupted between `timeout` and `timeout + EPOCH_TICK` after it starts.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How much of a pool slot's linear memory (and table) is reset in place when its instance is dropped, rather than
+/// handed back to the kernel. With `PAGEMAP_SCAN` (Linux 6.7 and later) only the pages the instance wrote are reset,
+/// so the next instance in the slot takes no page faults on them: a fresh instance for the 3-container Deployment
+/// went from 19 µs to 10 µs (p50). A Rust policy's working set is about a megabyte (its 1 MiB stack and the heap);
+/// 4 MiB covers that with room, and bounds what each used slot keeps resident.
+const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
+
 /// The most linear memory a wasm32 module can address.
 pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
@@ -35,7 +42,10 @@ pub(crate) fn build_engine(verbose: bool) -> anyhow::Result<Engine> {
         // A slot fits any wasm32 memory (its address range is reserved anyway); the configured cap is
         // enforced per store by `MemoryCap`, which reports it as such, rather than by the pool, which would
         // refuse an oversized module as if it were invalid.
-        .max_memory_size(WASM32_MAX_MEMORY_BYTES as usize);
+        .max_memory_size(WASM32_MAX_MEMORY_BYTES as usize)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     let mut pooled = base_config();
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
