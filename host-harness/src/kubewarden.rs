@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A policy's verdict on one admission request: the SDK's `ValidationResponse`.
 ///
@@ -54,9 +54,15 @@ pub struct SettingsValidation {
 /// The payload of the waPC `validate` call: `{"request": <AdmissionRequest>, "settings": <settings>}`,
 /// which the SDK reads as its `ValidationRequest`.
 pub fn validation_payload(request: &Value, settings: &Value) -> Vec<u8> {
-    let payload = json!({ "request": request, "settings": settings });
-    // Serializing a `Value` cannot fail: every map key is already a string.
-    serde_json::to_vec(&payload).expect("a serde_json::Value always serializes")
+    // Written field by field: `json!` would first deep-copy the request into a new `Value` (measured: a third of
+    // the host's side of an evaluation). Serializing a `Value` cannot fail: every map key is already a string.
+    let mut payload = Vec::with_capacity(256);
+    payload.extend_from_slice(br#"{"request":"#);
+    serde_json::to_writer(&mut payload, request).expect("a serde_json::Value always serializes");
+    payload.extend_from_slice(br#","settings":"#);
+    serde_json::to_writer(&mut payload, settings).expect("a serde_json::Value always serializes");
+    payload.push(b'}');
+    payload
 }
 
 /// Why an input is not an admission request.
@@ -173,6 +179,7 @@ pub fn json_patch_base64(original: &Value, mutated: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn request_with_object(object: Value) -> Value {
         json!({"uid": "abc-123", "operation": "CREATE", "object": object})
@@ -195,6 +202,22 @@ mod tests {
     #[test]
     fn a_response_without_accepted_is_rejected_by_the_parser() {
         assert!(serde_json::from_str::<ValidationResponse>(r#"{"message":"hi"}"#).is_err());
+    }
+
+    #[test]
+    fn the_validation_payload_is_the_request_and_the_settings() {
+        let request = json!({"uid": "1", "object": {"b": [1, "x\"y"], "a": null}});
+        let settings = json!({"exemptImages": ["a/*"]});
+        let payload = validation_payload(&request, &settings);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&payload).unwrap(),
+            json!({"request": request, "settings": settings})
+        );
+        assert_eq!(
+            payload,
+            serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap(),
+            "byte for byte what serializing the whole payload gives"
+        );
     }
 
     #[test]
