@@ -1,10 +1,14 @@
 //! The plain functions behind policy.wasm's waPC entry points: payload bytes in, response JSON out. They never fail
 //! and never panic: whatever the input, the answer is a verdict (a malformed input is a rejection that says why).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
+use crate::payload::{self, Shape};
 use crate::resolver::DigestResolver;
 use crate::settings::Settings;
 use crate::validation::{Verdict, validate_request};
@@ -13,11 +17,7 @@ use crate::workload::json_type;
 /// `validate`: Kubewarden's validation payload (`{"settings": {...}, "request": <AdmissionRequest>}`) to a
 /// `ValidationResponse`.
 pub fn validate(payload: &[u8], resolver: &dyn DigestResolver) -> Vec<u8> {
-    let verdict = match read_payload(payload) {
-        Ok((settings, request)) => validate_request(&request, &settings, resolver),
-        Err(message) => Verdict::reject(message),
-    };
-    let (accepted, message, mutated_object, warnings) = match verdict {
+    let (accepted, message, mutated_object, warnings) = match verdict(payload, resolver) {
         Verdict::Accept { warnings } => (true, None, None, warnings),
         Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
         Verdict::Reject { message, warnings } => (false, Some(message), None, warnings),
@@ -51,11 +51,54 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
     })
 }
 
-/// The settings and the AdmissionRequest of a validation payload. Parsed as a `Value` on purpose: with duplicate
-/// keys, serde_json keeps the last value, as the API server's Go decoder does, so the policy judges what the cluster
-/// will store.
-fn read_payload(payload: &[u8]) -> Result<(Settings, Value), String> {
-    let mut payload: Value = serde_json::from_slice(payload)
+/// The verdict on a validation payload, as [`validate`] answers it.
+///
+/// The request is read with only the fields the rule looks at ([`payload::PAYLOAD`]): the same verdict as on the whole
+/// request, for a fraction of the parsing. A mutation returns the whole object, so a request the policy mutates is
+/// judged again, read whole, with the digests the first judgement was given (the resolver is not asked twice).
+pub fn verdict(payload: &[u8], resolver: &dyn DigestResolver) -> Verdict {
+    let resolver = RememberingResolver {
+        resolver,
+        answers: RefCell::default(),
+    };
+    let verdict = match read_payload(payload, payload::PAYLOAD) {
+        Ok((settings, request)) => validate_request(&request, &settings, &resolver),
+        Err(message) => return Verdict::reject(message),
+    };
+    if !matches!(verdict, Verdict::Mutate { .. }) {
+        return verdict;
+    }
+    match read_payload(payload, Shape::Whole) {
+        Ok((settings, request)) => validate_request(&request, &settings, &resolver),
+        // Not reached: the payload was read once already, and a whole read fails exactly when a pruned one does.
+        Err(message) => Verdict::reject(message),
+    }
+}
+
+/// Asks the resolver once per image, and gives the same answer again when asked again.
+struct RememberingResolver<'a> {
+    resolver: &'a dyn DigestResolver,
+    answers: RefCell<HashMap<String, Result<String, String>>>,
+}
+
+impl DigestResolver for RememberingResolver<'_> {
+    fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        if let Some(answer) = self.answers.borrow().get(image) {
+            return answer.clone();
+        }
+        let answer = self.resolver.manifest_digest(image);
+        self.answers
+            .borrow_mut()
+            .insert(image.to_owned(), answer.clone());
+        answer
+    }
+}
+
+/// The settings and the AdmissionRequest of a validation payload, read with `shape`. Parsed into a `Value` on purpose:
+/// with duplicate keys, serde_json keeps the last value, as the API server's Go decoder does, so the policy judges what
+/// the cluster will store.
+fn read_payload(payload: &[u8], shape: Shape) -> Result<(Settings, Value), String> {
+    let mut payload: Value = payload::read(payload, shape)
         .map_err(|error| format!("malformed validation payload: {error}"))?;
     if !payload.is_object() {
         return Err(format!(
