@@ -18,7 +18,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-corpus=${CORPUS:-$root/../shared/corpus}
+# Canonical: checkov finds nothing in a directory given with `..` in its path.
+corpus=$(cd "${CORPUS:-$root/../shared/corpus}" 2>/dev/null && pwd -P) ||
+  { echo "compare: no corpus directory ${CORPUS:-$root/../shared/corpus}; set CORPUS" >&2; exit 2; }
 venv=${CHECKOV_VENV:-$root/target/bench/checkov-venv}
 work=$(mktemp -d "${TMPDIR:-/tmp}/require-digest-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -102,6 +104,8 @@ run_checkov() { # $1 = directory, $2 = name of the results
     >"$results/checkov-$2.json" 2>"$results/checkov-$2.err" || [ $? = 1 ]
   ended=$(date +%s.%N)
   echo "$started $ended" >"$results/checkov-$2.seconds"
+  grep -q '"check_type": "kubernetes"' "$results/checkov-$2.json" ||
+    { echo "compare: checkov found no Kubernetes resources in $1; see $results/checkov-$2.json" >&2; exit 2; }
 }
 log "checkov on real/"
 run_checkov "$corpus/real" real
