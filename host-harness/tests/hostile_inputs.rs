@@ -382,7 +382,7 @@ fn alias_bombs_are_a_clear_error() {
     );
     for level in 1..10 {
         let below = format!("*l{}", level - 1);
-        let items = vec![below.as_str(); 9].join(", ");
+        let items = [below.as_str(); 9].join(", ");
         sequences.push_str(&format!("l{level}: &l{level} [{items}]\n"));
         let entries = (0..9)
             .map(|key| format!("k{key}: {below}"))
