@@ -163,6 +163,20 @@ pub fn read_input(input: &InputPath) -> Result<ManifestFile, InputError> {
             bytes
         }
         InputPath::File(path) => {
+            // Look before opening: opening a FIFO or a device blocks or never ends, and a file over the cap need
+            // not be read to be refused. (Following links, as the open would.)
+            let metadata = std::fs::metadata(path).map_err(|error| {
+                InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
+            })?;
+            if !metadata.is_file() {
+                return Err(InputError::new(
+                    &name,
+                    "not a regular file (a FIFO, socket or device); not read",
+                ));
+            }
+            if metadata.len() > MAX_FILE_BYTES {
+                return Err(too_large(name));
+            }
             let file = std::fs::File::open(path).map_err(|error| {
                 InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
             })?;
@@ -178,16 +192,20 @@ pub fn read_input(input: &InputPath) -> Result<ManifestFile, InputError> {
     text_from_bytes(name, bytes)
 }
 
+fn too_large(name: String) -> InputError {
+    InputError::new(
+        name,
+        format!(
+            "larger than {} MiB; not a manifest file",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
 /// Checks that bytes are a text file (no NUL, valid UTF-8, within the size limit).
 pub fn text_from_bytes(name: String, bytes: Vec<u8>) -> Result<ManifestFile, InputError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(InputError::new(
-            name,
-            format!(
-                "larger than {} MiB; not a manifest file",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        ));
+        return Err(too_large(name));
     }
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         let (line, column) = line_and_column(&bytes, offset);
