@@ -211,8 +211,9 @@ mod tests {
                 "digests.yaml:1",
             ),
             (
-                "nginx:1.27: md5:d41d8cd98f00b204e9800998ecf8427e\n".to_string(),
-                "unsupported digest algorithm",
+                // Whether md5 may pin an image is the policy's call; a digest outside the OCI grammar is caught here.
+                "nginx:1.27: md5:d41d8cd9 8f00b204\n".to_string(),
+                "is not an OCI digest",
             ),
             (
                 format!("Bad Name: {DIGEST_A}\n"),
