@@ -22,8 +22,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::host::{EvaluationError, PolicyHost};
-use crate::kubewarden::ValidationResponse;
+use crate::host::PolicyHost;
 use crate::manifest::{self, Document, Limits, ManifestFile, ManifestObject};
 use scalar::RenderError;
 
@@ -231,19 +230,13 @@ fn ask_module(
     let uid = format!("host-harness-pin-{document_index}{}", object.pointer);
     let request = manifest::admission_request(object.value, &object.identity, &uid);
     let sent = &request["object"];
-    let response = match validate_with_retries(policy, &request, settings) {
+    // Registry lookups do not count against the evaluation deadline (the host pauses it during host calls, and
+    // each lookup has its own timeout), so one evaluation is enough however slow the registry is.
+    let response = match policy.validate(&request, settings) {
         Ok(response) => response,
         Err(error) => {
-            let hint = if matches!(error, EvaluationError::Timeout { .. }) {
-                format!(
-                    " (tried {EVALUATION_ATTEMPTS} times; the deadline covers the registry lookups, \
-                     so for slow registries raise --timeout)"
-                )
-            } else {
-                String::new()
-            };
             let message = format!(
-                "{}: the policy could not evaluate it: {error}{hint}",
+                "{}: the policy could not evaluate it: {error}",
                 object.identity.describe()
             );
             return ObjectAnswer::Refused(vec![PinError::at(object.line, message)]);
@@ -292,27 +285,6 @@ fn ask_module(
         ObjectAnswer::Changes(changes)
     } else {
         ObjectAnswer::Refused(refusals)
-    }
-}
-
-/// How many times an evaluation that ran out of time is tried.
-const EVALUATION_ATTEMPTS: usize = 4;
-
-/// Evaluates, trying again when the deadline passed. The deadline covers the module's host calls, as in
-/// policy-server, so an object with several images on a slow registry can run out of time while resolving them;
-/// every lookup that finished is in the resolver's per-run cache (failures too), so each attempt gets further, and
-/// one whose lookups all finished answers at once with the module's verdict (a registry's own timeout included).
-fn validate_with_retries(
-    policy: &PolicyHost,
-    request: &Value,
-    settings: &Value,
-) -> Result<ValidationResponse, EvaluationError> {
-    let mut attempt = 1;
-    loop {
-        match policy.validate(request, settings) {
-            Err(EvaluationError::Timeout { .. }) if attempt < EVALUATION_ATTEMPTS => attempt += 1,
-            outcome => return outcome,
-        }
     }
 }
 
