@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use host_harness::check::{CheckOptions, check};
-use host_harness::host::{Capabilities, PolicyHost};
 use host_harness::manifest::{Limits, expand_paths};
 use host_harness::metadata::Metadata;
 use host_harness::registry::RegistryArgs;
@@ -72,22 +71,7 @@ impl ColorChoice {
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.policy.verbose;
     let settings = args.policy.settings()?;
-    let mut capabilities = Capabilities::new();
-    args.registry.register(&mut capabilities)?;
-    let host = PolicyHost::load(
-        &args.policy.policy_path()?,
-        args.policy.host_options(capabilities)?,
-    )?;
-
-    let settings_verdict = host
-        .validate_settings(&settings)
-        .context("validating the policy settings")?;
-    if !settings_verdict.valid {
-        anyhow::bail!(
-            "Provided settings are not valid: {}",
-            settings_verdict.message.unwrap_or_default()
-        );
-    }
+    let host = super::load_policy_for(&args.policy, &args.registry, &settings)?;
 
     let metadata = match &args.metadata {
         Some(path) => Some(Metadata::from_file(path)?),

@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use host_harness::host::{Capabilities, PolicyHost};
+use host_harness::host::PolicyHost;
 use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
 use host_harness::pin::{self, PinError, PinnedImage};
 use host_harness::registry::RegistryArgs;
@@ -84,21 +84,7 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
 
     let settings =
         pin::settings_with_resolve_tags(args.policy.settings()?).map_err(anyhow::Error::msg)?;
-    let mut capabilities = Capabilities::new();
-    args.registry.register(&mut capabilities)?;
-    let host = PolicyHost::load(
-        &args.policy.policy_path()?,
-        args.policy.host_options(capabilities)?,
-    )?;
-    let verdict = host
-        .validate_settings(&settings)
-        .context("validating the policy settings")?;
-    if !verdict.valid {
-        anyhow::bail!(
-            "Provided settings are not valid: {}",
-            verdict.message.unwrap_or_default()
-        );
-    }
+    let host = super::load_policy_for(&args.policy, &args.registry, &settings)?;
 
     let started = Instant::now();
     // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and
