@@ -4,6 +4,9 @@
 //! Everything is plain Rust, testable natively; this file only wires the waPC entry points of policy.wasm to
 //! [`entry`].
 
+// policy.wasm's global allocator (see the module for why not the default one).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod allocator;
 pub mod entry;
 /// The rule as an ES module for browsers (feature `js`, scripts/build-js.sh); its plain part is unit-tested natively.
 #[cfg(any(feature = "js", test))]
