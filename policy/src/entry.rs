@@ -1,15 +1,12 @@
 //! The plain functions behind policy.wasm's waPC entry points: payload bytes in, response JSON out. They never fail
 //! and never panic: whatever the input, the answer is a verdict (a malformed input is a rejection that says why).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
 use crate::payload::{self, Shape};
-use crate::resolver::DigestResolver;
+use crate::resolver::{DigestResolver, RememberingResolver};
 use crate::settings::Settings;
 use crate::validation::{Verdict, validate_request};
 use crate::workload::json_type;
@@ -57,10 +54,7 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
 /// request, for a fraction of the parsing. A mutation returns the whole object, so a request the policy mutates is
 /// judged again, read whole, with the digests the first judgement was given (the resolver is not asked twice).
 pub fn verdict(payload: &[u8], resolver: &dyn DigestResolver) -> Verdict {
-    let resolver = RememberingResolver {
-        resolver,
-        answers: RefCell::default(),
-    };
+    let resolver = RememberingResolver::new(resolver);
     let verdict = match read_payload(payload, payload::PAYLOAD) {
         Ok((settings, request)) => validate_request(&request, &settings, &resolver),
         Err(message) => return Verdict::reject(message),
@@ -70,27 +64,9 @@ pub fn verdict(payload: &[u8], resolver: &dyn DigestResolver) -> Verdict {
     }
     match read_payload(payload, Shape::Whole) {
         Ok((settings, request)) => validate_request(&request, &settings, &resolver),
-        // Not reached: the payload was read once already, and a whole read fails exactly when a pruned one does.
+        // Only a fault in a field the pruned read skips (an out-of-range number, nesting past serde_json's depth
+        // limit): the object cannot be handed back whole, so it is refused, naming the fault.
         Err(message) => Verdict::reject(message),
-    }
-}
-
-/// Asks the resolver once per image, and gives the same answer again when asked again.
-struct RememberingResolver<'a> {
-    resolver: &'a dyn DigestResolver,
-    answers: RefCell<HashMap<String, Result<String, String>>>,
-}
-
-impl DigestResolver for RememberingResolver<'_> {
-    fn manifest_digest(&self, image: &str) -> Result<String, String> {
-        if let Some(answer) = self.answers.borrow().get(image) {
-            return answer.clone();
-        }
-        let answer = self.resolver.manifest_digest(image);
-        self.answers
-            .borrow_mut()
-            .insert(image.to_owned(), answer.clone());
-        answer
     }
 }
 

@@ -1,5 +1,6 @@
 //! The pruned payload reader (`payload::read` with `payload::PAYLOAD`) against the whole parse it replaced: the same
-//! errors for every malformed input, and the same verdict for every request.
+//! errors for malformed input (but for the faults in dropped fields it does not look for), and the same verdict for
+//! every request.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,10 +35,18 @@ fn whole_verdict(payload: &[u8], resolver: &TableResolver) -> Verdict {
     }
 }
 
-/// Both readers agree on `json`: the same value when the shape keeps everything, the same error otherwise.
+/// Both readers agree on `json`: the same value when the shape keeps everything, the same error otherwise. (The same
+/// error, not always the same column: in a skipped string serde_json reports a control character one column later.)
 fn assert_same_outcome(json: &[u8]) {
-    let whole = serde_json::from_slice::<Value>(json).map_err(|error| error.to_string());
-    let pruned = payload::read(json, PAYLOAD).map_err(|error| error.to_string());
+    let without_position = |error: serde_json::Error| {
+        let message = error.to_string();
+        match message.rfind(" at line ") {
+            Some(at) => message[..at].to_string(),
+            None => message,
+        }
+    };
+    let whole = serde_json::from_slice::<Value>(json).map_err(without_position);
+    let pruned = payload::read(json, PAYLOAD).map_err(without_position);
     assert_eq!(
         whole.as_ref().err(),
         pruned.as_ref().err(),
@@ -45,7 +54,7 @@ fn assert_same_outcome(json: &[u8]) {
         String::from_utf8_lossy(json)
     );
     assert_eq!(
-        payload::read(json, Shape::Whole).map_err(|error| error.to_string()),
+        payload::read(json, Shape::Whole).map_err(without_position),
         whole,
         "Shape::Whole is a whole parse"
     );
@@ -54,11 +63,8 @@ fn assert_same_outcome(json: &[u8]) {
 #[rstest]
 #[case::invalid_utf8_in_a_dropped_string(b"{\"request\": {\"junk\": \"\xff\xfe\"}}".to_vec())]
 #[case::invalid_utf8_in_a_dropped_key(b"{\"request\": {\"\xc3\x28\": 1}}".to_vec())]
-#[case::lone_surrogate_in_a_dropped_string(br#"{"request": {"junk": "\ud800"}}"#.to_vec())]
 #[case::bad_escape_in_a_dropped_string(br#"{"request": {"junk": "\q"}}"#.to_vec())]
 #[case::control_character_in_a_dropped_string(b"{\"request\": {\"junk\": \"a\x01b\"}}".to_vec())]
-#[case::number_out_of_range_in_a_dropped_field(br#"{"request": {"object": {"spec": {"replicas": 1e400}}}}"#.to_vec())]
-#[case::dropped_nesting_past_the_depth_limit(format!(r#"{{"request": {{"junk": {}1{}}}}}"#, "[".repeat(200), "]".repeat(200)).into_bytes())]
 #[case::trailing_characters(br#"{"request": {}} x"#.to_vec())]
 #[case::truncated(br#"{"request": {"object": {"spec": {"containers": [{"image": "a""#.to_vec())]
 #[case::missing_colon_in_a_dropped_object(br#"{"request": {"userInfo": {"username" "x"}}}"#.to_vec())]
@@ -68,6 +74,54 @@ fn assert_same_outcome(json: &[u8]) {
 fn malformed_payloads_fail_with_the_whole_parse_error(#[case] json: Vec<u8>) {
     assert!(serde_json::from_slice::<Value>(&json).is_err());
     assert_same_outcome(&json);
+}
+
+const PINNED_DIGEST: &str =
+    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const PINNED: &str =
+    "nginx:1.27@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// What the pruned read does not look for in a field it drops (see payload.rs): the verdict is the one on the payload
+/// without that field, and a mutation, which needs the object whole, is refused naming the fault.
+#[rstest]
+#[case::lone_surrogate_in_a_dropped_string(r#""\ud800""#, "hex escape")]
+#[case::number_out_of_range_in_a_dropped_field("1e400", "number out of range")]
+#[case::dropped_nesting_past_the_depth_limit(&format!("{}1{}", "[".repeat(200), "]".repeat(200)), "recursion limit exceeded")]
+fn faults_in_dropped_fields_do_not_change_the_verdict(
+    #[case] junk: &str,
+    #[case] whole_error: &str,
+) {
+    let pod = |image: &str, junk: Option<&str>| {
+        let junk = junk.map_or(String::new(), |junk| format!(r#""junk": {junk}, "#));
+        format!(
+            r#"{{"settings": {{"resolveTags": true}}, "request": {{{junk}"operation": "CREATE", "kind": {{"kind": "Pod"}},
+            "object": {{"spec": {{"containers": [{{"name": "app", "image": "{image}"}}]}}}}}}}}"#
+        )
+    };
+    let whole = serde_json::from_slice::<Value>(pod(PINNED, Some(junk)).as_bytes()).unwrap_err();
+    assert!(whole.to_string().contains(whole_error), "{whole}");
+
+    let resolver = TableResolver::default();
+    for image in [PINNED, "nginx:1.27"] {
+        let expected = entry::verdict(pod(image, None).as_bytes(), &resolver);
+        assert_eq!(
+            entry::verdict(pod(image, Some(junk)).as_bytes(), &resolver),
+            expected
+        );
+    }
+    // resolveTags with a resolvable tag: the mutation needs the whole object, which cannot be read.
+    let resolver = TableResolver::new(HashMap::from([(
+        "nginx:1.27".to_string(),
+        PINNED_DIGEST.to_string(),
+    )]));
+    assert!(matches!(
+        entry::verdict(pod("nginx:1.27", None).as_bytes(), &resolver),
+        Verdict::Mutate { .. }
+    ));
+    match entry::verdict(pod("nginx:1.27", Some(junk)).as_bytes(), &resolver) {
+        Verdict::Reject { message, .. } => assert!(message.contains(whole_error), "{message}"),
+        other => panic!("a mutation of an object that cannot be read whole: {other:?}"),
+    }
 }
 
 #[test]
