@@ -1,11 +1,9 @@
 //! The rule: every image of a workload must be pinned by a valid digest (or be exempt, or, in mutate mode, get pinned).
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 use crate::reference::{Digest, ImageReference};
-use crate::resolver::DigestResolver;
+use crate::resolver::{DigestResolver, RememberingResolver};
 use crate::settings::Settings;
 use crate::workload::{ImageSite, Malformed, image_sites, json_type, pod_spec_location};
 
@@ -123,11 +121,12 @@ fn check_request(
         _ => Vec::new(),
     };
 
+    // resolveTags asks by image, so an image used by several containers is asked for once.
+    let resolver = RememberingResolver::new(resolver);
     let mut judge = Judge {
         settings,
-        resolver,
+        resolver: &resolver,
         old_sites: &old_sites,
-        resolved: HashMap::new(),
         violations: Vec::new(),
         warnings: Vec::new(),
         pins: Vec::new(),
@@ -164,8 +163,6 @@ struct Judge<'a> {
     settings: &'a Settings,
     resolver: &'a dyn DigestResolver,
     old_sites: &'a [ImageSite<'a>],
-    /// resolveTags answers by image, so an image used by several containers is asked for once.
-    resolved: HashMap<String, Result<String, String>>,
     /// "<site> <what is wrong>", without the object's kind and name.
     violations: Vec<String>,
     warnings: Vec<String>,
@@ -217,12 +214,7 @@ impl Judge<'_> {
                 .warnings
                 .push(format!("{site} image {image:?} {reason}{TOLERATED}"));
         }
-        let answer = self
-            .resolved
-            .entry(image.to_string())
-            .or_insert_with(|| self.resolver.manifest_digest(image))
-            .clone();
-        match answer {
+        match self.resolver.manifest_digest(image) {
             Err(error) => self.violations.push(format!(
                 "{site} image {image:?} could not be resolved to a digest: {}",
                 one_line(&error)
