@@ -268,7 +268,7 @@ impl<'a> ImageReport<'a> {
             };
             report.reason = Some(reason);
         } else if let Some(pinned) = mutated_object
-            .and_then(|object| object.pointer(&site.image_pointer))
+            .and_then(|object| object.pointer(&site.image_pointer()))
             .and_then(Value::as_str)
             .filter(|pinned| Some(*pinned) != site.image)
         {
@@ -302,7 +302,7 @@ impl<'a> ImageReport<'a> {
         out.insert("site".into(), json!(self.site.to_string()));
         out.insert("kind".into(), json!(kind));
         out.insert("name".into(), json!(self.site.name));
-        out.insert("path".into(), json!(self.site.path));
+        out.insert("path".into(), json!(self.site.path()));
         out.insert("image".into(), json!(self.site.image));
         out.insert("status".into(), json!(self.status));
         out.insert("reason".into(), json!(self.reason));

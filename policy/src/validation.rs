@@ -135,6 +135,9 @@ fn check_request(
         judge.judge(site);
     }
 
+    if judge.violations.is_empty() && judge.warnings.is_empty() && judge.pins.is_empty() {
+        return Ok(Verdict::accept()); // the common case: nothing to say, so no subject to spell out
+    }
     let subject = format!("{kind} {}", object_name(request, object))
         .escape_debug()
         .to_string();
@@ -190,7 +193,11 @@ impl Judge<'_> {
             };
         // Only references that parse can be exempt: a glob over a string the runtime may read differently is no
         // safe ground to skip the rule on.
-        if let Some(pattern) = self.settings.exemption_for(image, &reference.normalized()) {
+        // (The normalized form is built only when there are patterns to match it against.)
+        let exemption = (!self.settings.exempt_images.is_empty())
+            .then(|| self.settings.exemption_for(image, &reference.normalized()))
+            .flatten();
+        if let Some(pattern) = exemption {
             return self.warnings.push(format!(
                 "{site} image {image:?} is exempt by pattern {pattern:?}"
             ));
@@ -220,7 +227,7 @@ impl Judge<'_> {
                 one_line(&error)
             )),
             Ok(answer) => match Digest::parse(&answer, &self.settings.allowed_algorithms) {
-                Ok(digest) => self.pins.push((site.image_pointer.clone(), format!("{image}@{digest}"))),
+                Ok(digest) => self.pins.push((site.image_pointer(), format!("{image}@{digest}"))),
                 Err(reason) => self.violations.push(format!(
                     "{site} image {image:?} was resolved to an unacceptable digest {answer:?}: {reason}"
                 )),

@@ -35,11 +35,21 @@ pub enum SiteKind {
 }
 
 impl SiteKind {
-    const CONTAINER_LISTS: [(SiteKind, &'static str); 3] = [
-        (SiteKind::Container, "containers"),
-        (SiteKind::InitContainer, "initContainers"),
-        (SiteKind::EphemeralContainer, "ephemeralContainers"),
+    const CONTAINER_LISTS: [SiteKind; 3] = [
+        SiteKind::Container,
+        SiteKind::InitContainer,
+        SiteKind::EphemeralContainer,
     ];
+
+    /// The pod spec field that holds this kind of site.
+    fn list_key(self) -> &'static str {
+        match self {
+            SiteKind::Container => "containers",
+            SiteKind::InitContainer => "initContainers",
+            SiteKind::EphemeralContainer => "ephemeralContainers",
+            SiteKind::ImageVolume => "volumes",
+        }
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -57,21 +67,58 @@ pub struct ImageSite<'a> {
     pub kind: SiteKind,
     /// The container's or volume's name, when it has one.
     pub name: Option<&'a str>,
-    /// Dotted path of the container or volume, for people: `spec.template.spec.containers[0]`.
-    pub path: String,
-    /// JSON pointer of the image string itself, for mutation: `/spec/template/spec/containers/0/image`.
-    pub image_pointer: String,
     /// The image as written; `None` when the field is missing or null.
     pub image: Option<&'a str>,
+    /// Where the pod spec is in the object ([`pod_spec_location`]) and the index in its list: the site's paths are
+    /// spelled out only when someone reads them (a message, a mutation), not on every evaluation.
+    pod_spec_at: &'static [&'static str],
+    index: usize,
+}
+
+impl ImageSite<'_> {
+    /// Dotted path of the container or volume, for people: `spec.template.spec.containers[0]`.
+    pub fn path(&self) -> String {
+        let mut path = String::new();
+        self.write_path(&mut path)
+            .expect("writing to a String cannot fail");
+        path
+    }
+
+    /// JSON pointer of the image string itself, for mutation: `/spec/template/spec/containers/0/image`.
+    pub fn image_pointer(&self) -> String {
+        let mut pointer: String = self.pod_spec_at.iter().flat_map(|key| ["/", key]).collect();
+        pointer.push('/');
+        pointer.push_str(self.kind.list_key());
+        pointer.push('/');
+        pointer.push_str(&self.index.to_string());
+        pointer.push_str(match self.kind {
+            SiteKind::ImageVolume => "/image/reference",
+            _ => "/image",
+        });
+        pointer
+    }
+
+    fn write_path(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        write!(
+            out,
+            "{}.{}[{}]",
+            self.pod_spec_at.join("."),
+            self.kind.list_key(),
+            self.index
+        )
+    }
 }
 
 impl fmt::Display for ImageSite<'_> {
     /// `container "app" (spec.template.spec.containers[0])`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name {
-            Some(name) => write!(f, "{} {name:?} ({})", self.kind.label(), self.path),
-            None => write!(f, "{} ({})", self.kind.label(), self.path),
+        f.write_str(self.kind.label())?;
+        if let Some(name) = self.name {
+            write!(f, " {name:?}")?;
         }
+        f.write_str(" (")?;
+        self.write_path(f)?;
+        f.write_str(")")
     }
 }
 
@@ -102,61 +149,59 @@ pub fn json_type(value: &Value) -> &'static str {
 /// the wrong type is `Malformed`, never skipped: what the policy cannot read, it does not accept.
 pub fn image_sites<'a>(
     object: &'a Value,
-    pod_spec_at: &[&str],
+    pod_spec_at: &'static [&'static str],
 ) -> Result<Vec<ImageSite<'a>>, Malformed> {
-    let mut path = String::new();
-    let mut pointer = String::new();
     let mut pod_spec = object;
-    for key in pod_spec_at {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
-        pointer.push('/');
-        pointer.push_str(key);
+    for (depth, key) in pod_spec_at.iter().enumerate() {
         pod_spec = match pod_spec.get(key) {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(value) if value.is_object() => value,
             Some(other) => {
                 return Err(Malformed(format!(
-                    "{path} must be an object, found {}",
+                    "{} must be an object, found {}",
+                    pod_spec_at[..=depth].join("."),
                     json_type(other)
                 )));
             }
         };
     }
+    // Paths for messages, made only when something is malformed.
+    let path = || pod_spec_at.join(".");
+    let item_path = |kind: SiteKind, index| format!("{}.{}[{index}]", path(), kind.list_key());
 
     let mut sites = Vec::new();
-    for (kind, list_key) in SiteKind::CONTAINER_LISTS {
-        for (index, container) in list_items(pod_spec, list_key, &path)? {
-            let item_path = format!("{path}.{list_key}[{index}]");
+    for kind in SiteKind::CONTAINER_LISTS {
+        for (index, container) in list_items(pod_spec, kind.list_key(), path)? {
             sites.push(ImageSite {
                 kind,
-                name: name_of(container, &item_path)?,
-                image: string_field(container, "image", &item_path)?,
-                image_pointer: format!("{pointer}/{list_key}/{index}/image"),
-                path: item_path,
+                name: name_of(container, || item_path(kind, index))?,
+                image: string_field(container, "image", || item_path(kind, index))?,
+                pod_spec_at,
+                index,
             });
         }
     }
-    for (index, volume) in list_items(pod_spec, "volumes", &path)? {
-        let item_path = format!("{path}.volumes[{index}]");
+    let kind = SiteKind::ImageVolume;
+    for (index, volume) in list_items(pod_spec, kind.list_key(), path)? {
         let image_source = match volume.get("image") {
             None | Some(Value::Null) => continue, // some other volume type
             Some(image) if image.is_object() => image,
             Some(other) => {
                 return Err(Malformed(format!(
-                    "{item_path}.image must be an object, found {}",
+                    "{}.image must be an object, found {}",
+                    item_path(kind, index),
                     json_type(other)
                 )));
             }
         };
         sites.push(ImageSite {
-            kind: SiteKind::ImageVolume,
-            name: name_of(volume, &item_path)?,
-            image: string_field(image_source, "reference", &format!("{item_path}.image"))?,
-            image_pointer: format!("{pointer}/volumes/{index}/image/reference"),
-            path: item_path,
+            kind,
+            name: name_of(volume, || item_path(kind, index))?,
+            image: string_field(image_source, "reference", || {
+                format!("{}.image", item_path(kind, index))
+            })?,
+            pod_spec_at,
+            index,
         });
     }
     Ok(sites)
@@ -166,14 +211,15 @@ pub fn image_sites<'a>(
 fn list_items<'a>(
     parent: &'a Value,
     key: &str,
-    parent_path: &str,
+    parent_path: impl Fn() -> String,
 ) -> Result<Vec<(usize, &'a Value)>, Malformed> {
     let items = match parent.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
             return Err(Malformed(format!(
-                "{parent_path}.{key} must be a list, found {}",
+                "{}.{key} must be a list, found {}",
+                parent_path(),
                 json_type(other)
             )));
         }
@@ -184,14 +230,18 @@ fn list_items<'a>(
         .map(|(index, item)| match item {
             Value::Object(_) => Ok((index, item)),
             other => Err(Malformed(format!(
-                "{parent_path}.{key}[{index}] must be an object, found {}",
+                "{}.{key}[{index}] must be an object, found {}",
+                parent_path(),
                 json_type(other)
             ))),
         })
         .collect()
 }
 
-fn name_of<'a>(item: &'a Value, item_path: &str) -> Result<Option<&'a str>, Malformed> {
+fn name_of<'a>(
+    item: &'a Value,
+    item_path: impl Fn() -> String,
+) -> Result<Option<&'a str>, Malformed> {
     string_field(item, "name", item_path)
 }
 
@@ -199,13 +249,14 @@ fn name_of<'a>(item: &'a Value, item_path: &str) -> Result<Option<&'a str>, Malf
 fn string_field<'a>(
     parent: &'a Value,
     key: &str,
-    parent_path: &str,
+    parent_path: impl Fn() -> String,
 ) -> Result<Option<&'a str>, Malformed> {
     match parent.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(value)) => Ok(Some(value)),
         Some(other) => Err(Malformed(format!(
-            "{parent_path}.{key} must be a string, found {}",
+            "{}.{key} must be a string, found {}",
+            parent_path(),
             json_type(other)
         ))),
     }
