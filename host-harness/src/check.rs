@@ -283,7 +283,6 @@ impl ObjectPlace<'_> {
     /// that place's `image` (or the place itself); otherwise the longest string of the object that the
     /// message quotes (an image, usually) gives the line; otherwise the object's line.
     fn line_of_violation(&self, message: &str) -> usize {
-        let scalars = &self.document.scalars;
         for path in parenthesized_paths(message) {
             let base = format!("{}{path}", self.pointer);
             for image in [format!("{base}/image"), format!("{base}/image/reference")] {
@@ -291,18 +290,16 @@ impl ObjectPlace<'_> {
                     return scalar.line;
                 }
             }
-            let prefix = format!("{base}/");
-            if let Some(scalar) = scalars
-                .iter()
-                .find(|s| s.pointer == base || s.pointer.starts_with(&prefix))
-            {
+            if let Some(scalar) = self.document.scalars_within(&base).next() {
                 return scalar.line;
             }
         }
-        scalars
-            .iter()
+        // Rare (require-digest names a place in every message): pointers are written out here only.
+        self.document
+            .scalars_within(self.pointer)
             .filter_map(|scalar| {
-                let within_object = scalar.pointer.strip_prefix(self.pointer)?;
+                let pointer = self.document.pointer_of(scalar);
+                let within_object = pointer.strip_prefix(self.pointer)?;
                 let text = self.object.pointer(within_object)?.as_str()?;
                 (text.len() >= 3 && message.contains(text)).then_some((text.len(), scalar.line))
             })

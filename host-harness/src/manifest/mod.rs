@@ -4,7 +4,7 @@
 //! - [`inputs`]: which files a list of command-line paths means, and reading them (with clear errors
 //!   for binary, non-UTF-8, unreadable and oversized files, and symlink loops).
 //! - [`yaml`]: YAML/JSON text → `serde_json` values, with every scalar's position (line, column, byte
-//!   span) keyed by JSON pointer; documents split for parallel parsing.
+//!   span) and its place in the document (looked up by JSON pointer); documents split for parallel parsing.
 //! - [`objects`]: documents → objects (`kind: List` and `*List` wrappers unwrapped) → admission requests,
 //!   with the group/version/kind and the plural resource the API server would use.
 
@@ -17,7 +17,7 @@ pub use inputs::{InputError, InputPath, ManifestFile, expand_paths, read_input};
 pub use objects::{ManifestObject, ObjectError, ObjectIdentity, admission_request, objects_of};
 pub use resources::resource_for_kind;
 pub use yaml::{
-    Chunk, Document, Limits, ScalarPosition, Style, YamlError, parse_all, parse_chunk,
+    Chunk, Document, Limits, PathId, ScalarPosition, Style, YamlError, parse_all, parse_chunk,
     parse_single, split_documents,
 };
 

@@ -137,13 +137,10 @@ fn first_lines_of_items(
     list_pointer: &str,
     count: usize,
 ) -> Vec<Option<usize>> {
-    let prefix = format!("{list_pointer}/items/");
+    let items = format!("{list_pointer}/items");
     let mut lines = vec![None; count];
     for scalar in &document.scalars {
-        let Some(rest) = scalar.pointer.strip_prefix(&prefix) else {
-            continue;
-        };
-        let index = rest.split('/').next().and_then(|i| i.parse::<usize>().ok());
+        let index = document.item_index_of(scalar, &items);
         if let Some(slot) = index.and_then(|i| lines.get_mut(i)) {
             slot.get_or_insert(scalar.line);
         }

@@ -71,8 +71,8 @@ pub enum Style {
 /// Where a scalar value sits in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalarPosition {
-    /// JSON pointer (RFC 6901) of the value within its document, e.g. `/spec/containers/0/image`.
-    pub pointer: String,
+    /// The scalar's place in its document: [`Document::pointer_of`] gives it as a JSON pointer.
+    pub path: PathId,
     /// 1-based line in the file.
     pub line: usize,
     /// 1-based column, in characters.
@@ -82,6 +82,188 @@ pub struct ScalarPosition {
     pub style: Style,
 }
 
+/// A node's place in its document: an index into the document's [`PathTree`]. Meaningful only with
+/// the document it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId(u32);
+
+impl PathId {
+    const ROOT: PathId = PathId(0);
+}
+
+/// The places of a document's nodes, as a tree: each node knows its parent and its key or index.
+///
+/// A document has dozens of scalars and `check` looks up a handful of them (the images of a rejected
+/// object), so each scalar records one index into this tree instead of its JSON pointer as a string of
+/// its own: one allocation and copy per scalar saved. Pointers are compared segment by segment against
+/// the tree, and written out only when asked for.
+#[derive(Debug, Clone)]
+struct PathTree {
+    /// Node 0 is the document's root.
+    nodes: Vec<PathNode>,
+    /// The keys' text (as written in the YAML, unescaped), one after another: [`Segment::Key`] ranges index
+    /// into it. A document is at most a file (256 MiB), so `u32` offsets suffice.
+    keys: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PathNode {
+    parent: PathId,
+    /// Number of segments from the root (the root's is 0).
+    depth: u32,
+    segment: Segment,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Segment {
+    Root,
+    /// A mapping value, by its key: `keys[start..end]`.
+    Key {
+        start: u32,
+        end: u32,
+    },
+    /// A sequence item, by its index.
+    Index(u32),
+}
+
+impl PathTree {
+    fn new() -> Self {
+        PathTree {
+            nodes: vec![PathNode {
+                parent: PathId::ROOT,
+                depth: 0,
+                segment: Segment::Root,
+            }],
+            keys: String::new(),
+        }
+    }
+
+    fn node(&self, id: PathId) -> &PathNode {
+        &self.nodes[id.0 as usize]
+    }
+
+    fn add(&mut self, parent: PathId, segment: Segment) -> PathId {
+        let id =
+            PathId(u32::try_from(self.nodes.len()).expect("a document has fewer than 2^32 nodes"));
+        let depth = self.node(parent).depth + 1;
+        self.nodes.push(PathNode {
+            parent,
+            depth,
+            segment,
+        });
+        id
+    }
+
+    fn add_key(&mut self, parent: PathId, key: &str) -> PathId {
+        let offset = |n: usize| u32::try_from(n).expect("a document is smaller than 4 GiB");
+        let start = offset(self.keys.len());
+        self.keys.push_str(key);
+        let end = offset(self.keys.len());
+        self.add(parent, Segment::Key { start, end })
+    }
+
+    fn add_index(&mut self, parent: PathId, index: usize) -> PathId {
+        let index = u32::try_from(index).expect("a sequence has fewer than 2^32 items");
+        self.add(parent, Segment::Index(index))
+    }
+
+    fn key(&self, start: u32, end: u32) -> &str {
+        &self.keys[start as usize..end as usize]
+    }
+
+    /// The RFC 6901 JSON pointer of a node (`""` for the root).
+    fn pointer(&self, id: PathId) -> String {
+        let mut segments = Vec::with_capacity(self.node(id).depth as usize);
+        let mut id = id;
+        while !matches!(self.node(id).segment, Segment::Root) {
+            segments.push(id);
+            id = self.node(id).parent;
+        }
+        let mut pointer = String::new();
+        for &id in segments.iter().rev() {
+            pointer.push('/');
+            match self.node(id).segment {
+                Segment::Key { start, end } => push_escaped(&mut pointer, self.key(start, end)),
+                Segment::Index(index) => {
+                    use std::fmt::Write;
+                    let _ = write!(pointer, "{index}");
+                }
+                Segment::Root => unreachable!("the root has no segment"),
+            }
+        }
+        pointer
+    }
+
+    /// Whether the node is the one at `pointer`, comparing from the last segment up (most nodes
+    /// differ from a looked-up pointer in their own key, so most comparisons stop at once).
+    fn is_at(&self, id: PathId, pointer: &str) -> bool {
+        let mut id = id;
+        let mut rest = pointer;
+        loop {
+            let node = self.node(id);
+            let Some(slash) = rest.rfind('/') else {
+                return rest.is_empty() && matches!(node.segment, Segment::Root);
+            };
+            let last = &rest[slash + 1..];
+            let same = match node.segment {
+                Segment::Root => false,
+                Segment::Key { start, end } => escaped_key_is(self.key(start, end), last),
+                Segment::Index(index) => index_is(index, last),
+            };
+            if !same {
+                return false;
+            }
+            rest = &rest[..slash];
+            id = node.parent;
+        }
+    }
+
+    /// The node's ancestor (or itself) `depth` segments below the root.
+    fn ancestor_at(&self, id: PathId, depth: u32) -> Option<PathId> {
+        let mut id = id;
+        let mut node = self.node(id);
+        if node.depth < depth {
+            return None;
+        }
+        while node.depth > depth {
+            id = node.parent;
+            node = self.node(id);
+        }
+        Some(id)
+    }
+
+    /// Whether the node is the one at `pointer` or lies inside it.
+    fn is_within(&self, id: PathId, pointer: &str) -> bool {
+        self.ancestor_at(id, pointer_depth(pointer))
+            .is_some_and(|ancestor| self.is_at(ancestor, pointer))
+    }
+}
+
+/// Number of segments of a JSON pointer (`""` has none, `/a/b` two).
+fn pointer_depth(pointer: &str) -> u32 {
+    u32::try_from(pointer.bytes().filter(|&b| b == b'/').count()).unwrap_or(u32::MAX)
+}
+
+/// Whether `escaped`, one segment of a JSON pointer, names `key` (`~1` for `/`, `~0` for `~`).
+fn escaped_key_is(key: &str, escaped: &str) -> bool {
+    if key.contains(['~', '/']) {
+        let mut expected = String::with_capacity(key.len() + 2);
+        push_escaped(&mut expected, key);
+        expected == escaped
+    } else {
+        key == escaped
+    }
+}
+
+/// Whether `segment` is `index` written as JSON pointers write array indexes (decimal, no leading zero).
+fn index_is(index: u32, segment: &str) -> bool {
+    let canonical = segment == "0"
+        || (!segment.is_empty()
+            && !segment.starts_with('0')
+            && segment.bytes().all(|b| b.is_ascii_digit()));
+    canonical && segment.parse::<u32>() == Ok(index)
+}
+
 /// One YAML document of a file.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -89,17 +271,49 @@ pub struct Document {
     /// 1-based line of the document's first node (not of its `---`).
     pub line: usize,
     /// Every scalar value of the document (mapping keys excluded), in document order. When a key
-    /// is duplicated, both values are here; the last one is the one in [`Document::value`].
+    /// is duplicated, both values are here; the last one is the one in [`Document::value`]. Values
+    /// reached through an alias or a merge key are not: they are written where their anchor is.
     pub scalars: Vec<ScalarPosition>,
+    /// The places the scalars' [`PathId`]s refer to.
+    paths: PathTree,
 }
 
 impl Document {
+    /// The JSON pointer (RFC 6901) of a scalar of this document within it, e.g. `/spec/containers/0/image`.
+    pub fn pointer_of(&self, scalar: &ScalarPosition) -> String {
+        self.paths.pointer(scalar.path)
+    }
+
     /// The position of the scalar at `pointer` (the last one written there, as in the value).
     pub fn scalar_at(&self, pointer: &str) -> Option<&ScalarPosition> {
         self.scalars
             .iter()
             .rev()
-            .find(|scalar| scalar.pointer == pointer)
+            .find(|scalar| self.paths.is_at(scalar.path, pointer))
+    }
+
+    /// The scalars at `pointer` or inside the node there, in document order.
+    pub fn scalars_within<'d>(
+        &'d self,
+        pointer: &'d str,
+    ) -> impl Iterator<Item = &'d ScalarPosition> + 'd {
+        self.scalars
+            .iter()
+            .filter(move |scalar| self.paths.is_within(scalar.path, pointer))
+    }
+
+    /// When `scalar` lies inside an item of the sequence at `sequence_pointer`, that item's index.
+    pub fn item_index_of(&self, scalar: &ScalarPosition, sequence_pointer: &str) -> Option<usize> {
+        let item = self
+            .paths
+            .ancestor_at(scalar.path, pointer_depth(sequence_pointer).checked_add(1)?)?;
+        let node = self.paths.node(item);
+        match node.segment {
+            Segment::Index(index) if self.paths.is_at(node.parent, sequence_pointer) => {
+                Some(index as usize)
+            }
+            _ => None,
+        }
     }
 
     /// The line of the node at `pointer`: its own line for a scalar, else the line of the first
@@ -108,10 +322,8 @@ impl Document {
         if pointer.is_empty() {
             return self.line;
         }
-        let prefix = format!("{pointer}/");
-        self.scalars
-            .iter()
-            .find(|scalar| scalar.pointer == pointer || scalar.pointer.starts_with(&prefix))
+        self.scalars_within(pointer)
+            .next()
             .map_or(self.line, |scalar| scalar.line)
     }
 }
@@ -154,7 +366,8 @@ pub struct Chunk {
 /// the document that follows, is kept whole: those are rare and splitting would detach them.
 pub fn split_documents(text: &str) -> Vec<Chunk> {
     let bytes = text.as_bytes();
-    let has_directives = bytes.first() == Some(&b'%') || text.contains("\n%");
+    let has_directives =
+        bytes.first() == Some(&b'%') || memchr::memmem::find(bytes, b"\n%").is_some();
     if has_directives {
         return vec![Chunk {
             range: 0..text.len(),
@@ -164,20 +377,18 @@ pub fn split_documents(text: &str) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut chunk_start = 0;
     let mut chunk_first_line = 1;
-    let mut line = 1;
-    let mut line_start = 0;
-    while line_start < bytes.len() {
-        let line_end = memchr_newline(bytes, line_start);
-        if line_start != chunk_start && is_document_marker(&bytes[line_start..]) {
+    // Every line that starts with `---` follows a newline: a (SIMD) substring search finds the
+    // candidates, since this runs over the whole input before any parallel work starts.
+    for newline in memchr::memmem::find_iter(bytes, b"\n---") {
+        let line_start = newline + 1;
+        if is_document_marker(&bytes[line_start..]) {
             chunks.push(Chunk {
                 range: chunk_start..line_start,
                 first_line: chunk_first_line,
             });
+            chunk_first_line += count_newlines(&bytes[chunk_start..line_start]);
             chunk_start = line_start;
-            chunk_first_line = line;
         }
-        line += 1;
-        line_start = line_end + 1;
     }
     chunks.push(Chunk {
         range: chunk_start..text.len(),
@@ -186,12 +397,8 @@ pub fn split_documents(text: &str) -> Vec<Chunk> {
     chunks
 }
 
-/// Index of the next `\n` at or after `from`, or the text's length.
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |i| from + i)
+fn count_newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
 fn is_document_marker(line: &[u8]) -> bool {
@@ -371,12 +578,14 @@ enum Frame {
     Sequence {
         items: Vec<Value>,
         anchor: usize,
+        path: PathId,
         /// Start of a flow sequence (`[`); `None` for a block one.
         flow_start: Option<Marker>,
     },
     Mapping {
         entries: Map<String, Value>,
         anchor: usize,
+        path: PathId,
         flow_start: Option<Marker>,
         /// The key whose value comes next.
         key: Option<String>,
@@ -390,10 +599,8 @@ struct Builder<'l, 'a> {
     limits: Limits,
     documents: Vec<Document>,
     stack: Vec<Frame>,
-    /// JSON pointer of the node being built.
-    pointer: String,
-    /// Length of `pointer` before each open segment.
-    pointer_marks: Vec<usize>,
+    /// The places of the current document's nodes.
+    paths: PathTree,
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
     root: Option<Value>,
@@ -408,8 +615,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             limits,
             documents: Vec::new(),
             stack: Vec::new(),
-            pointer: String::new(),
-            pointer_marks: Vec::new(),
+            paths: PathTree::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
             root: None,
@@ -457,9 +663,11 @@ impl<'l, 'a> Builder<'l, 'a> {
                 self.alias_nodes = 0;
                 self.root = None;
                 self.document_line = None;
+                self.paths = PathTree::new();
             }
             Event::DocumentEnd => {
                 let scalars = std::mem::take(&mut self.scalars);
+                let paths = std::mem::replace(&mut self.paths, PathTree::new());
                 // An empty (or `null`) document holds no object; kubectl skips it too.
                 if let Some(value) = self.root.take().filter(|value| !value.is_null()) {
                     let line = self.document_line.unwrap_or(self.locator.first_line);
@@ -467,6 +675,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                         value,
                         line,
                         scalars,
+                        paths,
                     });
                 }
             }
@@ -475,8 +684,8 @@ impl<'l, 'a> Builder<'l, 'a> {
                     self.set_key(text.into_owned());
                 } else {
                     self.note_document_start(span.start);
-                    self.open_segment();
-                    self.record_scalar(&text, style, span, anchor != 0 || tag.is_some());
+                    let path = self.open_path();
+                    self.record_scalar(path, &text, style, span, anchor != 0 || tag.is_some());
                     let value = self.scalar_value(text, style, tag.as_deref(), span)?;
                     self.finish_node(value, anchor, span.start)?;
                 }
@@ -497,13 +706,14 @@ impl<'l, 'a> Builder<'l, 'a> {
                     ));
                 }
                 self.note_document_start(span.start);
-                self.open_segment();
+                let path = self.open_path();
                 // A flow collection's start event spans its bracket; a block collection's is empty.
                 let flow_start = (span.end.index() > span.start.index()).then_some(span.start);
                 self.stack.push(if is_mapping {
                     Frame::Mapping {
                         entries: Map::new(),
                         anchor,
+                        path,
                         flow_start,
                         key: None,
                         merges: Vec::new(),
@@ -512,6 +722,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                     Frame::Sequence {
                         items: Vec::new(),
                         anchor,
+                        path,
                         flow_start,
                     }
                 });
@@ -561,7 +772,6 @@ impl<'l, 'a> Builder<'l, 'a> {
                     ));
                 }
                 self.note_document_start(span.start);
-                self.open_segment();
                 self.finish_node(value, 0, span.start)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
@@ -585,23 +795,28 @@ impl<'l, 'a> Builder<'l, 'a> {
         }
     }
 
-    /// Extends the pointer with the segment of the node that starts now (its key or index).
-    fn open_segment(&mut self) {
-        self.pointer_marks.push(self.pointer.len());
+    /// Adds the place of the node that starts now to the document's paths: in the innermost open
+    /// collection, by its key or index, or the root.
+    fn open_path(&mut self) -> PathId {
         match self.stack.last() {
-            Some(Frame::Mapping { key: Some(key), .. }) => {
-                self.pointer.push('/');
-                push_escaped(&mut self.pointer, key);
-            }
-            Some(Frame::Sequence { items, .. }) => {
-                use std::fmt::Write;
-                let _ = write!(self.pointer, "/{}", items.len());
-            }
-            _ => {}
+            Some(Frame::Mapping {
+                key: Some(key),
+                path,
+                ..
+            }) => self.paths.add_key(*path, key),
+            Some(Frame::Sequence { items, path, .. }) => self.paths.add_index(*path, items.len()),
+            _ => PathId::ROOT,
         }
     }
 
-    fn record_scalar(&mut self, text: &str, style: ScalarStyle, span: Span, has_properties: bool) {
+    fn record_scalar(
+        &mut self,
+        path: PathId,
+        text: &str,
+        style: ScalarStyle,
+        span: Span,
+        has_properties: bool,
+    ) {
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         // An empty block scalar's start marker depends on what follows it (the end of the chunk or
         // the next document): place it where its (empty) content ends, the same either way.
@@ -619,7 +834,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         };
         let end = self.scalar_end(text, style, start, end);
         self.scalars.push(ScalarPosition {
-            pointer: self.pointer.clone(),
+            path,
             line,
             column,
             span: start..end,
@@ -763,9 +978,6 @@ impl<'l, 'a> Builder<'l, 'a> {
         if anchor != 0 {
             let nodes = count_nodes(&value);
             self.anchors.insert(anchor, (value.clone(), nodes));
-        }
-        if let Some(len) = self.pointer_marks.pop() {
-            self.pointer.truncate(len);
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -911,7 +1123,8 @@ fn is_core_float(text: &str) -> bool {
 
 /// `${NAME}` in a plain scalar without whitespace (`${IMAGE}`, `${REGISTRY}/app:${TAG}`).
 fn envsubst_placeholder(text: &str) -> Option<&str> {
-    if !text.contains("${") || text.contains(char::is_whitespace) {
+    // Most scalars hold no `$`: a one-byte search settles them before the substring search.
+    if !text.contains('$') || !text.contains("${") || text.contains(char::is_whitespace) {
         return None;
     }
     let mut rest = text;
@@ -945,5 +1158,206 @@ pub fn parse_single(text: &str) -> Result<Value, YamlError> {
             column: 1,
             is_syntax: false,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(text: &str) -> Document {
+        let mut documents = parse_all(text, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(documents.len(), 1, "{text}");
+        documents.remove(0)
+    }
+
+    fn pointers(document: &Document) -> Vec<String> {
+        document
+            .scalars
+            .iter()
+            .map(|scalar| document.pointer_of(scalar))
+            .collect()
+    }
+
+    #[test]
+    fn scalars_in_nested_lists_and_maps_have_their_pointers() {
+        let doc = document(
+            "spec:\n  containers:\n  - name: a\n    image: x\n    args: [p, q]\n  - name: b\n    env:\n    - {name: E, value: v}\n",
+        );
+        assert_eq!(
+            pointers(&doc),
+            [
+                "/spec/containers/0/name",
+                "/spec/containers/0/image",
+                "/spec/containers/0/args/0",
+                "/spec/containers/0/args/1",
+                "/spec/containers/1/name",
+                "/spec/containers/1/env/0/name",
+                "/spec/containers/1/env/0/value",
+            ]
+        );
+        // Each is found again by its pointer, at its line.
+        for (scalar, pointer) in doc.scalars.iter().zip(pointers(&doc)) {
+            assert_eq!(doc.scalar_at(&pointer), Some(scalar), "{pointer}");
+        }
+        assert_eq!(doc.scalar_at("/spec/containers/0/image").unwrap().line, 4);
+        assert_eq!(
+            doc.scalar_at("/spec/containers/1/env/0/value")
+                .unwrap()
+                .line,
+            8
+        );
+        // Collections are not scalars; their line is that of their first scalar.
+        assert_eq!(doc.scalar_at("/spec/containers/0"), None);
+        assert_eq!(doc.line_of("/spec/containers/1"), 6);
+        assert_eq!(doc.line_of("/spec/containers/0/args"), 5);
+        assert_eq!(doc.line_of("/spec/missing"), doc.line);
+        // Near misses: a prefix of a key, a key of the wrong level, an index past the end.
+        for pointer in [
+            "/spec/containers/0/imag",
+            "/spec/containers/image",
+            "/containers/0/image",
+            "/spec/containers/2/name",
+            "spec/containers/0/image",
+            "",
+        ] {
+            assert_eq!(doc.scalar_at(pointer), None, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn keys_with_slashes_and_tildes_are_escaped_as_rfc_6901_says() {
+        let doc = document(
+            "metadata:\n  annotations:\n    example.com/a~b: v\n    \"~\": w\n    /: x\n    ~1: y\n",
+        );
+        assert_eq!(
+            pointers(&doc),
+            [
+                "/metadata/annotations/example.com~1a~0b",
+                "/metadata/annotations/~0",
+                "/metadata/annotations/~1",
+                "/metadata/annotations/~01",
+            ]
+        );
+        let line_of = |pointer: &str| doc.scalar_at(pointer).map(|scalar| scalar.line);
+        assert_eq!(line_of("/metadata/annotations/example.com~1a~0b"), Some(3));
+        assert_eq!(line_of("/metadata/annotations/~1"), Some(5));
+        assert_eq!(line_of("/metadata/annotations/~01"), Some(6));
+        // Unescaped, the key would be two segments (or the wrong key).
+        assert_eq!(line_of("/metadata/annotations/example.com/a~b"), None);
+        assert_eq!(line_of("/metadata/annotations/~"), None);
+        assert_eq!(line_of("/metadata/annotations/~1a~0b"), None);
+    }
+
+    #[test]
+    fn merged_and_aliased_values_have_no_positions_of_their_own() {
+        let doc = document(
+            "base: &base\n  image: a\n  name: n\nderived:\n  <<: *base\n  name: m\nalias: *base\ninline:\n  <<: {image: b}\nlist:\n- &item x\n- *item\n",
+        );
+        assert_eq!(
+            pointers(&doc),
+            [
+                "/base/image",
+                "/base/name",
+                "/derived/name",
+                "/inline/<</image",
+                "/list/0",
+            ]
+        );
+        assert_eq!(doc.value["derived"]["image"], "a");
+        assert_eq!(doc.value["inline"]["image"], "b");
+        assert_eq!(doc.value["list"][1], "x");
+        // What an alias or a merge brings in is written at its anchor, not here.
+        assert_eq!(doc.scalar_at("/derived/image"), None);
+        assert_eq!(doc.scalar_at("/alias/image"), None);
+        assert_eq!(doc.scalar_at("/list/1"), None);
+        assert_eq!(doc.scalar_at("/derived/name").unwrap().line, 6);
+        assert_eq!(doc.line_of("/alias"), doc.line);
+        assert_eq!(doc.line_of("/inline"), 9);
+    }
+
+    #[test]
+    fn a_duplicated_key_keeps_both_positions_and_the_last_is_looked_up() {
+        let doc = document("image: a\nimage: b\n");
+        assert_eq!(pointers(&doc), ["/image", "/image"]);
+        assert_eq!(doc.value["image"], "b");
+        assert_eq!(doc.scalar_at("/image").unwrap().line, 2);
+        assert_eq!(doc.line_of("/image"), 1);
+    }
+
+    #[test]
+    fn indexes_match_only_as_json_pointers_write_them() {
+        let doc = document("l: [a, b, c, d, e, f, g, h, i, j, k]\n");
+        let text_at = |pointer: &str| {
+            doc.scalar_at(pointer)
+                .map(|scalar| &"l: [a, b, c, d, e, f, g, h, i, j, k]\n"[scalar.span.clone()])
+        };
+        assert_eq!(text_at("/l/0"), Some("a"));
+        assert_eq!(text_at("/l/1"), Some("b"));
+        assert_eq!(text_at("/l/10"), Some("k"));
+        for pointer in ["/l/00", "/l/01", "/l/+1", "/l/-1", "/l/", "/l/x", "/l/11"] {
+            assert_eq!(text_at(pointer), None, "{pointer}");
+        }
+        // `/l/1` holds `b` only, not `k` at `/l/10`.
+        let within: Vec<_> = doc.scalars_within("/l/1").map(|s| s.span.clone()).collect();
+        assert_eq!(within, [doc.scalar_at("/l/1").unwrap().span.clone()]);
+        assert_eq!(doc.scalars_within("/l").count(), 11);
+        assert_eq!(doc.scalars_within("").count(), 11);
+    }
+
+    #[test]
+    fn a_scalar_document_is_at_the_empty_pointer() {
+        let doc = document("--- just text\n");
+        assert_eq!(pointers(&doc), [""]);
+        assert_eq!(doc.scalar_at("").unwrap().column, 5);
+        assert_eq!(doc.scalar_at("/0"), None);
+    }
+
+    #[test]
+    fn scalars_are_placed_in_the_items_of_a_list() {
+        let doc = document(
+            "kind: List\nitems:\n- kind: Pod\n  spec: {containers: [{image: a}]}\n- kind: Pod\n- 3\n",
+        );
+        let items: Vec<_> = doc
+            .scalars
+            .iter()
+            .map(|scalar| doc.item_index_of(scalar, "/items"))
+            .collect();
+        assert_eq!(items, [None, Some(0), Some(0), Some(1), Some(2)]);
+        assert_eq!(
+            doc.item_index_of(&doc.scalars[2], "/items/0/spec/containers"),
+            Some(0)
+        );
+        assert_eq!(doc.item_index_of(&doc.scalars[2], "/item"), None);
+        // The mapping `/items/0/spec` is not a sequence: it has no items.
+        assert_eq!(doc.item_index_of(&doc.scalars[2], "/items/0"), None);
+    }
+
+    #[test]
+    fn documents_of_one_chunk_have_paths_of_their_own() {
+        let documents = parse_all("a:\n  b: 1\n---\n- x\n- y: 2\n", Limits::default()).unwrap();
+        assert_eq!(pointers(&documents[0]), ["/a/b"]);
+        assert_eq!(pointers(&documents[1]), ["/0", "/1/y"]);
+        assert_eq!(documents[1].scalar_at("/1/y").unwrap().line, 5);
+        assert_eq!(documents[1].scalar_at("/a/b"), None);
+    }
+
+    #[test]
+    fn split_counts_lines_between_markers() {
+        let text = "a: 1\r\n---\r\nb: 2\n\n--- x\n---\n---not-a-marker: 1\n";
+        let chunks = split_documents(text);
+        let starts: Vec<_> = chunks
+            .iter()
+            .map(|chunk| (&text[chunk.range.clone()], chunk.first_line))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                ("a: 1\r\n", 1),
+                ("---\r\nb: 2\n\n", 2),
+                ("--- x\n", 5),
+                ("---\n---not-a-marker: 1\n", 6),
+            ]
+        );
     }
 }

@@ -350,11 +350,7 @@ fn verify_rewrite(
 fn line_near(document: &Document, pointer: &str) -> usize {
     let mut pointer = pointer;
     loop {
-        let prefix = format!("{pointer}/");
-        let found = document
-            .scalars
-            .iter()
-            .find(|s| s.pointer == pointer || s.pointer.starts_with(&prefix));
+        let found = document.scalars_within(pointer).next();
         match (found, pointer.rfind('/')) {
             (Some(scalar), _) => return scalar.line,
             (None, Some(parent)) => pointer = &pointer[..parent],
@@ -429,10 +425,10 @@ impl ObjectPlace<'_> {
     /// is about, `image "nginx:1.27" …`), else the object's line.
     fn line_of(&self, message: &str) -> usize {
         self.document
-            .scalars
-            .iter()
+            .scalars_within(self.pointer)
             .filter_map(|scalar| {
-                let within_object = scalar.pointer.strip_prefix(self.pointer)?;
+                let pointer = self.document.pointer_of(scalar);
+                let within_object = pointer.strip_prefix(self.pointer)?;
                 let text = self.object.pointer(within_object)?.as_str()?;
                 (text.len() >= 3 && message.contains(&format!("{text:?}")))
                     .then_some((text.len(), scalar.line))
