@@ -207,7 +207,8 @@ pub fn text_from_bytes(name: String, bytes: Vec<u8>) -> Result<ManifestFile, Inp
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(name));
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    // memchr: every input byte passes here before parsing starts, on one core.
+    if let Some(offset) = memchr::memchr(0, &bytes) {
         let (line, column) = line_and_column(&bytes, offset);
         return Err(InputError::new(
             name,

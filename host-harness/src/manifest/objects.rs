@@ -218,6 +218,9 @@ pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) ->
     let kind =
         json!({ "group": identity.group, "version": identity.version, "kind": identity.kind });
     let resource = json!({ "group": identity.group, "version": identity.version, "resource": identity.resource });
+    // The small fields come from `json!`; the object is moved in afterwards, since `json!` deep-copies every
+    // value it is given (it serializes it into a new `Value`): for `check` that copy, and dropping the original,
+    // cost a tenth of all its instructions.
     let mut request = json!({
         "uid": uid,
         "kind": kind,
@@ -226,10 +229,10 @@ pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) ->
         "requestResource": resource,
         "operation": "CREATE",
         "userInfo": { "username": "host-harness", "groups": ["system:authenticated"] },
-        "object": object,
         "dryRun": false,
         "options": { "apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions" },
     });
+    request["object"] = object;
     if let Some(name) = &identity.name {
         request["name"] = Value::String(name.clone());
     }
