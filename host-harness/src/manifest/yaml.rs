@@ -194,28 +194,25 @@ impl PathTree {
         pointer
     }
 
-    /// Whether the node is the one at `pointer`, comparing from the last segment up (most nodes
-    /// differ from a looked-up pointer in their own key, so most comparisons stop at once).
-    fn is_at(&self, id: PathId, pointer: &str) -> bool {
-        let mut id = id;
-        let mut rest = pointer;
-        loop {
-            let node = self.node(id);
-            let Some(slash) = rest.rfind('/') else {
-                return rest.is_empty() && matches!(node.segment, Segment::Root);
-            };
-            let last = &rest[slash + 1..];
+    /// Whether the node is the one at the pointer of `segments`, comparing from the last segment up
+    /// (most nodes differ from a looked-up pointer in their own key, so most comparisons stop at once).
+    fn is_at(&self, id: PathId, segments: &[&str]) -> bool {
+        let mut node = self.node(id);
+        if node.depth as usize != segments.len() {
+            return false;
+        }
+        for segment in segments.iter().rev() {
             let same = match node.segment {
                 Segment::Root => false,
-                Segment::Key { start, end } => escaped_key_is(self.key(start, end), last),
-                Segment::Index(index) => index_is(index, last),
+                Segment::Key { start, end } => escaped_key_is(self.key(start, end), segment),
+                Segment::Index(index) => index_is(index, segment),
             };
             if !same {
                 return false;
             }
-            rest = &rest[..slash];
-            id = node.parent;
+            node = self.node(node.parent);
         }
+        true
     }
 
     /// The node's ancestor (or itself) `depth` segments below the root.
@@ -232,16 +229,24 @@ impl PathTree {
         Some(id)
     }
 
-    /// Whether the node is the one at `pointer` or lies inside it.
-    fn is_within(&self, id: PathId, pointer: &str) -> bool {
-        self.ancestor_at(id, pointer_depth(pointer))
-            .is_some_and(|ancestor| self.is_at(ancestor, pointer))
+    /// Whether the node is the one at the pointer of `segments` or lies inside it.
+    fn is_within(&self, id: PathId, segments: &[&str]) -> bool {
+        self.ancestor_at(id, depth_of(segments))
+            .is_some_and(|ancestor| self.is_at(ancestor, segments))
     }
 }
 
-/// Number of segments of a JSON pointer (`""` has none, `/a/b` two).
-fn pointer_depth(pointer: &str) -> u32 {
-    u32::try_from(pointer.bytes().filter(|&b| b == b'/').count()).unwrap_or(u32::MAX)
+/// The (still escaped) segments of a JSON pointer: none for `""`, `["a", "b"]` for `/a/b`; `None` for
+/// text that is not a pointer (it must start with `/`).
+fn pointer_segments(pointer: &str) -> Option<Vec<&str>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(pointer.strip_prefix('/')?.split('/').collect())
+}
+
+fn depth_of(segments: &[&str]) -> u32 {
+    u32::try_from(segments.len()).unwrap_or(u32::MAX)
 }
 
 /// Whether `escaped`, one segment of a JSON pointer, names `key` (`~1` for `/`, `~0` for `~`).
@@ -286,10 +291,11 @@ impl Document {
 
     /// The position of the scalar at `pointer` (the last one written there, as in the value).
     pub fn scalar_at(&self, pointer: &str) -> Option<&ScalarPosition> {
+        let segments = pointer_segments(pointer)?;
         self.scalars
             .iter()
             .rev()
-            .find(|scalar| self.paths.is_at(scalar.path, pointer))
+            .find(|scalar| self.paths.is_at(scalar.path, &segments))
     }
 
     /// The scalars at `pointer` or inside the node there, in document order.
@@ -297,19 +303,23 @@ impl Document {
         &'d self,
         pointer: &'d str,
     ) -> impl Iterator<Item = &'d ScalarPosition> + 'd {
-        self.scalars
-            .iter()
-            .filter(move |scalar| self.paths.is_within(scalar.path, pointer))
+        let segments = pointer_segments(pointer);
+        self.scalars.iter().filter(move |scalar| {
+            segments
+                .as_ref()
+                .is_some_and(|segments| self.paths.is_within(scalar.path, segments))
+        })
     }
 
     /// When `scalar` lies inside an item of the sequence at `sequence_pointer`, that item's index.
     pub fn item_index_of(&self, scalar: &ScalarPosition, sequence_pointer: &str) -> Option<usize> {
+        let segments = pointer_segments(sequence_pointer)?;
         let item = self
             .paths
-            .ancestor_at(scalar.path, pointer_depth(sequence_pointer).checked_add(1)?)?;
+            .ancestor_at(scalar.path, depth_of(&segments).checked_add(1)?)?;
         let node = self.paths.node(item);
         match node.segment {
-            Segment::Index(index) if self.paths.is_at(node.parent, sequence_pointer) => {
+            Segment::Index(index) if self.paths.is_at(node.parent, &segments) => {
                 Some(index as usize)
             }
             _ => None,
