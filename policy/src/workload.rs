@@ -238,10 +238,7 @@ fn list_items<'a>(
         .collect()
 }
 
-fn name_of<'a>(
-    item: &'a Value,
-    item_path: impl Fn() -> String,
-) -> Result<Option<&'a str>, Malformed> {
+fn name_of(item: &Value, item_path: impl Fn() -> String) -> Result<Option<&str>, Malformed> {
     string_field(item, "name", item_path)
 }
 
