@@ -111,7 +111,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         color: args.color.enabled(),
         quiet: args.quiet,
     };
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a report of 10 000 objects was 147 000 write calls.
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     write_report(&report, args.output, style, &mut stdout).context("writing the report")?;
     stdout.flush().context("writing the report")?;
     Ok(ExitCode::from(report.summary.exit_code()))
