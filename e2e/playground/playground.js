@@ -52,7 +52,6 @@ const STATUS_LABELS = {
   exempt: 'exempt',
   tolerated: 'tolerated',
   violation: 'not accepted',
-  unlisted: 'not accepted',
 };
 
 const $ = (id) => document.getElementById(id);

@@ -1,10 +1,11 @@
 //! The rule for JavaScript (cargo feature `js`): an ES module, built by scripts/build-js.sh with wasm-bindgen, that
 //! exposes one function, `checkObject(manifest, settings, digests?)`.
 //!
-//! No second copy of the rule: the verdict comes from [`entry::validate_settings`] and [`entry::validate`], the very
-//! functions policy.wasm's waPC entry points call, on the CREATE admission request `host-harness check` would send
-//! for the same object. What this module adds is presentation for people: each image of the object with its
-//! status, the reason the policy gave for it, and the pinned form to write instead.
+//! No second copy of the rule: the settings go through [`entry::validate_settings`], policy.wasm's own
+//! `validate_settings`, and the object through [`judge_request`], the rule policy.wasm's `validate` applies, on the
+//! CREATE admission request `host-harness check` would send for the same object. The rule also says how it judged
+//! each image ([`ImageStatus`]); what this module adds is presentation for people: each image with its status, the
+//! policy's words about it, and the pinned form to write instead.
 //!
 //! Only [`check_object`] needs wasm-bindgen; [`check`] is plain Rust, so the unit tests below run natively without
 //! the feature.
@@ -19,7 +20,8 @@ use crate::entry;
 use crate::reference::{Algorithm, ImageReference};
 use crate::resolver::TableResolver;
 use crate::settings::Settings;
-use crate::workload::{ImageSite, image_sites, json_type, pod_spec_location};
+use crate::validation::{ImageStatus, Verdict, judge_request};
+use crate::workload::{ImageSite, json_type};
 
 /// Judges one Kubernetes object (a manifest, already parsed from YAML or JSON) as a CREATE request under `settings`.
 ///
@@ -85,39 +87,18 @@ pub fn check(manifest: Value, settings: Value, digests: &Value) -> Result<Value,
         Err(reason) => return Ok(json!({ "verdict": "skipped", "reason": reason })),
     };
     let request = admission_request(&manifest, &kind, &group, &version);
-    let payload = json!({ "settings": settings, "request": request });
-    let answer: Value =
-        serde_json::from_slice(&entry::validate(payload.to_string().as_bytes(), &resolver))
-            .map_err(|error| format!("the policy's answer is unreadable: {error}"))?;
-
-    let allowed = answer["accepted"] == true;
-    let message = answer["message"].as_str().map(str::to_owned);
-    let warnings: Vec<String> = string_list(&answer["warnings"]);
-    let violations: Vec<String> = message
+    let judgement = judge_request(&request, &parsed_settings, &resolver);
+    let images: Vec<Value> = judgement
+        .images
         .iter()
-        .flat_map(|message| message.lines())
-        .map(str::to_owned)
+        .map(|(site, status)| ImageReport::of(site, status, &parsed_settings).to_json())
         .collect();
-    let mutated_object = answer
-        .get("mutated_object")
-        .filter(|object| !object.is_null());
-    let images = match pod_spec_location(&kind).map(|at| image_sites(&manifest, at)) {
-        Some(Ok(sites)) => sites
-            .iter()
-            .map(|site| {
-                ImageReport::of(
-                    site,
-                    &violations,
-                    &warnings,
-                    mutated_object,
-                    &parsed_settings,
-                )
-                .to_json()
-            })
-            .collect(),
-        // Not a workload, or one the policy could not read (its message says why).
-        _ => Vec::new(),
+    let (allowed, message, mutated_object, warnings) = match judgement.verdict {
+        Verdict::Accept { warnings } => (true, None, None, warnings),
+        Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
+        Verdict::Reject { message, warnings } => (false, Some(message), None, warnings),
     };
+    let violations: Vec<&str> = message.iter().flat_map(|message| message.lines()).collect();
     let mut report = json!({
         "verdict": if allowed { "accepted" } else { "rejected" },
         "allowed": allowed,
@@ -128,7 +109,7 @@ pub fn check(manifest: Value, settings: Value, digests: &Value) -> Result<Value,
         "images": images,
     });
     if let Some(object) = mutated_object {
-        report["mutatedObject"] = object.clone();
+        report["mutatedObject"] = object;
     }
     Ok(report)
 }
@@ -213,24 +194,10 @@ fn admission_request(object: &Value, kind: &str, group: &str, version: &str) -> 
     request
 }
 
-fn string_list(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// One image of the object, as the policy judged it.
 struct ImageReport<'a> {
     site: &'a ImageSite<'a>,
-    /// `pinned`, `exempt`, `tolerated`, `violation`, `resolved` (pinned by resolveTags) or `unlisted` (a violation
-    /// past the ones a rejection lists).
+    /// `pinned`, `exempt`, `tolerated`, `violation` or `resolved` (pinned by resolveTags).
     status: &'static str,
     /// The policy's own words about this image (after `<site> image "<image>" `), when it said something.
     reason: Option<String>,
@@ -242,49 +209,29 @@ struct ImageReport<'a> {
 }
 
 impl<'a> ImageReport<'a> {
-    fn of(
-        site: &'a ImageSite<'a>,
-        violations: &[String],
-        warnings: &[String],
-        mutated_object: Option<&Value>,
-        settings: &Settings,
-    ) -> ImageReport<'a> {
-        let said_about_site = |lines: &[String]| reason_for(site, lines);
+    fn of(site: &'a ImageSite<'a>, status: &ImageStatus, settings: &Settings) -> ImageReport<'a> {
+        let (status_name, reason, pinned_form) = match status {
+            ImageStatus::Pinned => ("pinned", None, None),
+            ImageStatus::Exempt { .. } => ("exempt", status.said(), None),
+            ImageStatus::Tolerated { .. } => ("tolerated", status.said(), None),
+            ImageStatus::Violation { .. } => ("violation", status.said(), None),
+            ImageStatus::Resolved { pinned } => (
+                "resolved",
+                Some("pinned by resolveTags to the digest its registry reported".to_string()),
+                Some(pinned.clone()),
+            ),
+        };
         let mut report = ImageReport {
             site,
-            status: "pinned",
-            reason: None,
-            pinned_form: None,
+            status: status_name,
+            reason,
+            pinned_form,
             digest_command: None,
         };
-        if let Some(reason) = said_about_site(violations) {
-            report.status = "violation";
-            report.reason = Some(reason);
-        } else if let Some(reason) = said_about_site(warnings) {
-            report.status = if reason.contains("(allowExistingViolations)") {
-                "tolerated"
-            } else {
-                "exempt"
-            };
-            report.reason = Some(reason);
-        } else if let Some(pinned) = mutated_object
-            .and_then(|object| object.pointer(&site.image_pointer()))
-            .and_then(Value::as_str)
-            .filter(|pinned| Some(*pinned) != site.image)
-        {
-            report.status = "resolved";
-            report.reason =
-                Some("pinned by resolveTags to the digest its registry reported".to_string());
-            report.pinned_form = Some(pinned.to_string());
-            return report;
-        } else if violations
-            .iter()
-            .any(|line| line.contains("… and ") && line.ends_with(" more"))
-        {
-            report.status = "unlisted";
-            report.reason = Some("not among the violations the rejection lists".to_string());
-        }
-        if matches!(report.status, "violation" | "tolerated" | "unlisted") {
+        if matches!(
+            status,
+            ImageStatus::Violation { .. } | ImageStatus::Tolerated { .. }
+        ) {
             (report.pinned_form, report.digest_command) =
                 suggestion(site.image.unwrap_or_default(), settings);
         }
@@ -310,21 +257,6 @@ impl<'a> ImageReport<'a> {
         out.insert("digestCommand".into(), json!(self.digest_command));
         Value::Object(out)
     }
-}
-
-/// What the policy said about `site` in `lines` (violations or warnings): the text after `<site> ` (and after
-/// `image "<image>" `, which the page shows beside it anyway).
-fn reason_for(site: &ImageSite, lines: &[String]) -> Option<String> {
-    let marker = format!("{site} ");
-    let line = lines.iter().find(|line| line.contains(&marker))?;
-    let (_, said) = line.split_once(&marker)?;
-    let image_prefix = site.image.map(|image| format!("image {image:?} "));
-    Some(
-        image_prefix
-            .and_then(|prefix| said.strip_prefix(&prefix))
-            .unwrap_or(said)
-            .to_string(),
-    )
 }
 
 /// The pinned form to write for `image` (`name[:tag]@<algorithm>:<digest>`, the digest left for the user to fill
@@ -462,6 +394,55 @@ mod tests {
         assert_eq!(
             report["mutatedObject"]["spec"]["template"]["spec"]["containers"][0]["image"],
             format!("nginx:1.27@{DIGEST}")
+        );
+    }
+
+    #[test]
+    fn every_image_has_its_status_past_the_violations_a_rejection_lists() {
+        let images: Vec<String> = (0..25).map(|index| format!("app{index}:1")).collect();
+        let images: Vec<&str> = images.iter().map(String::as_str).collect();
+        let report = check(deployment(&images), json!({}), &Value::Null).unwrap();
+        let violations = report["violations"].as_array().unwrap();
+        assert_eq!(violations.len(), 21, "20 listed and a summary line");
+        assert!(violations[20].as_str().unwrap().ends_with("… and 5 more"));
+        let images = report["images"].as_array().unwrap();
+        assert_eq!(images.len(), 25);
+        for image in images {
+            assert_eq!(image["status"], "violation", "{image}");
+            assert_eq!(image["reason"], "is not pinned by a digest");
+        }
+    }
+
+    #[test]
+    fn a_tolerated_image_says_so_and_gets_a_pinned_form() {
+        let settings = json!({ "allowExistingViolations": true });
+        let manifest = deployment(&["nginx:1.27"]);
+        let request = json!({
+            "operation": "UPDATE",
+            "kind": { "kind": "Deployment" },
+            "object": manifest,
+            "oldObject": manifest,
+        });
+        let judgement = judge_request(
+            &request,
+            &Settings::from_json(&settings).unwrap(),
+            &TableResolver::default(),
+        );
+        let (site, status) = &judgement.images[0];
+        let report = ImageReport::of(site, status, &Settings::from_json(&settings).unwrap());
+        assert_eq!(report.status, "tolerated");
+        assert_eq!(
+            report.reason.as_deref(),
+            Some(
+                "is not pinned by a digest; tolerated: the old object has the same image (allowExistingViolations)"
+            )
+        );
+        assert_eq!(
+            report.pinned_form.as_deref(),
+            Some("nginx:1.27@sha256:<digest>")
+        );
+        assert!(
+            matches!(judgement.verdict, Verdict::Accept { ref warnings } if warnings.len() == 1)
         );
     }
 

@@ -54,16 +54,66 @@ pub fn validate_request(
     settings: &Settings,
     resolver: &dyn DigestResolver,
 ) -> Verdict {
-    check_request(request, settings, resolver).unwrap_or_else(|malformed| {
-        Verdict::reject(format!("malformed admission request: {malformed}"))
+    judge_request(request, settings, resolver).verdict
+}
+
+/// The verdict on a request, and how each image of its object was judged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement<'a> {
+    pub verdict: Verdict,
+    /// Every image site of the object, in the order of [`image_sites`], with its status. Empty when the request
+    /// has no object to judge (a deletion, another kind, a malformed request).
+    pub images: Vec<(ImageSite<'a>, ImageStatus)>,
+}
+
+/// What the rule concluded about one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageStatus {
+    /// Pinned by an acceptable digest (and tagged, under requireTag).
+    Pinned,
+    /// Skipped by the rule: the image matches an `exemptImages` pattern.
+    Exempt { pattern: String },
+    /// Not acceptable, but the old object had the same image in the same container (allowExistingViolations).
+    Tolerated { reason: String },
+    /// Not acceptable: `reason` says why ("is not pinned by a digest", "is invalid: …").
+    Violation { reason: String },
+    /// resolveTags pinned it: the image as the mutated object has it.
+    Resolved { pinned: String },
+}
+
+impl ImageStatus {
+    /// What the policy says about the image after naming it (`<site> image "<image>" <this>`), if anything.
+    pub fn said(&self) -> Option<String> {
+        match self {
+            ImageStatus::Pinned | ImageStatus::Resolved { .. } => None,
+            ImageStatus::Exempt { pattern } => Some(format!("is exempt by pattern {pattern:?}")),
+            ImageStatus::Tolerated { reason } => Some(format!("{reason}{TOLERATED}")),
+            ImageStatus::Violation { reason } => Some(reason.clone()),
+        }
+    }
+}
+
+/// [`validate_request`], with each image's status.
+pub fn judge_request<'a>(
+    request: &'a Value,
+    settings: &Settings,
+    resolver: &dyn DigestResolver,
+) -> Judgement<'a> {
+    check_request(request, settings, resolver).unwrap_or_else(|malformed| Judgement {
+        verdict: Verdict::reject(format!("malformed admission request: {malformed}")),
+        images: Vec::new(),
     })
 }
 
-fn check_request(
-    request: &Value,
+fn check_request<'a>(
+    request: &'a Value,
     settings: &Settings,
     resolver: &dyn DigestResolver,
-) -> Result<Verdict, Malformed> {
+) -> Result<Judgement<'a>, Malformed> {
+    let without_images = |verdict| Judgement {
+        verdict,
+        images: Vec::new(),
+    };
     if !request.is_object() {
         return Err(Malformed(format!(
             "request must be an object, found {}",
@@ -84,11 +134,11 @@ fn check_request(
     match operation {
         "CREATE" | "UPDATE" => {}
         // Nothing new runs: a deletion, or `kubectl exec`/`attach`/`port-forward` into what already runs.
-        "DELETE" | "CONNECT" => return Ok(Verdict::accept()),
+        "DELETE" | "CONNECT" => return Ok(without_images(Verdict::accept())),
         other => {
-            return Ok(Verdict::reject(format!(
+            return Ok(without_images(Verdict::reject(format!(
                 "operation {other:?} is unknown to this policy, which rejects what it cannot judge"
-            )));
+            ))));
         }
     }
     let kind = match optional_string(request, "subResource", "request.subResource")? {
@@ -96,10 +146,10 @@ fn check_request(
         Some(EPHEMERAL_CONTAINERS_SUBRESOURCE) => "Pod",
         // Other subresources (status, scale, binding, eviction, resize...) cannot change an image: the API server
         // keeps the spec's images as they are.
-        Some(_) => return Ok(Verdict::accept()),
+        Some(_) => return Ok(without_images(Verdict::accept())),
     };
     let Some(pod_spec_at) = pod_spec_location(kind) else {
-        return Ok(Verdict::accept());
+        return Ok(without_images(Verdict::accept()));
     };
     let object = match request.get("object") {
         Some(object) if object.is_object() => object,
@@ -123,61 +173,93 @@ fn check_request(
 
     // resolveTags asks by image, so an image used by several containers is asked for once.
     let resolver = RememberingResolver::new(resolver);
-    let mut judge = Judge {
+    let judge = Judge {
         settings,
         resolver: &resolver,
         old_sites: &old_sites,
-        violations: Vec::new(),
-        warnings: Vec::new(),
-        pins: Vec::new(),
     };
-    for site in &sites {
-        judge.judge(site);
-    }
+    let statuses: Vec<ImageStatus> = sites.iter().map(|site| judge.judge(site)).collect();
 
-    if judge.violations.is_empty() && judge.warnings.is_empty() && judge.pins.is_empty() {
-        return Ok(Verdict::accept()); // the common case: nothing to say, so no subject to spell out
+    let mut violations = Vec::new();
+    let mut warnings = Vec::new();
+    let mut pins = Vec::new();
+    for (site, status) in sites.iter().zip(&statuses) {
+        match status {
+            ImageStatus::Pinned => {}
+            ImageStatus::Violation { .. } => violations.push(line(site, status)),
+            ImageStatus::Exempt { .. } | ImageStatus::Tolerated { .. } => {
+                warnings.push(line(site, status))
+            }
+            ImageStatus::Resolved { pinned } => pins.push((site.image_pointer(), pinned.clone())),
+        }
+    }
+    let verdict = verdict(kind, request, object, violations, warnings, pins);
+    Ok(Judgement {
+        verdict,
+        images: sites.into_iter().zip(statuses).collect(),
+    })
+}
+
+/// "<site> image "<image>" <what the policy says>", or "<site> <what it says>" when there is no image to name.
+fn line(site: &ImageSite, status: &ImageStatus) -> String {
+    let said = status.said().unwrap_or_default();
+    match site.image {
+        Some(image) if !image.is_empty() => format!("{site} image {image:?} {said}"),
+        _ => format!("{site} {said}"),
+    }
+}
+
+/// The verdict from the lines about the object's images, each "<site> <what>" (the object's kind and name are
+/// added here), and the images resolveTags pinned (JSON pointer, pinned image).
+fn verdict(
+    kind: &str,
+    request: &Value,
+    object: &Value,
+    violations: Vec<String>,
+    warnings: Vec<String>,
+    pins: Vec<(String, String)>,
+) -> Verdict {
+    if violations.is_empty() && warnings.is_empty() && pins.is_empty() {
+        return Verdict::accept(); // the common case: nothing to say, so no subject to spell out
     }
     let subject = format!("{kind} {}", object_name(request, object))
         .escape_debug()
         .to_string();
-    let warnings = with_subject(&subject, judge.warnings);
-    if !judge.violations.is_empty() {
-        let message = with_subject(&subject, judge.violations).join("\n");
-        return Ok(Verdict::Reject { message, warnings });
+    let warnings = with_subject(&subject, warnings);
+    if !violations.is_empty() {
+        let message = with_subject(&subject, violations).join("\n");
+        return Verdict::Reject { message, warnings };
     }
-    if judge.pins.is_empty() {
-        return Ok(Verdict::Accept { warnings });
+    if pins.is_empty() {
+        return Verdict::Accept { warnings };
     }
     let mut mutated = object.clone();
-    for (pointer, pinned) in judge.pins {
+    for (pointer, pinned) in pins {
         if let Some(image) = mutated.pointer_mut(&pointer) {
             *image = Value::String(pinned);
         }
     }
-    Ok(Verdict::Mutate {
+    Verdict::Mutate {
         object: mutated,
         warnings,
-    })
+    }
 }
 
-/// Walks the image sites of one object, collecting violations, warnings, and (in mutate mode) new images.
+/// Judges the image sites of one object, one at a time.
 struct Judge<'a> {
     settings: &'a Settings,
     resolver: &'a dyn DigestResolver,
     old_sites: &'a [ImageSite<'a>],
-    /// "<site> <what is wrong>", without the object's kind and name.
-    violations: Vec<String>,
-    warnings: Vec<String>,
-    /// (JSON pointer of the image string, pinned image) for mutate mode.
-    pins: Vec<(String, String)>,
 }
 
 impl Judge<'_> {
-    fn judge(&mut self, site: &ImageSite) {
+    fn judge(&self, site: &ImageSite) -> ImageStatus {
+        let violation = |reason: &str| ImageStatus::Violation {
+            reason: reason.to_string(),
+        };
         let image = match site.image {
-            None => return self.violations.push(format!("{site} has no image")),
-            Some("") => return self.violations.push(format!("{site} has an empty image")),
+            None => return violation("has no image"),
+            Some("") => return violation("has an empty image"),
             Some(image) => image,
         };
         let reference =
@@ -187,61 +269,67 @@ impl Judge<'_> {
                     return self.violation_unless_tolerated(
                         site,
                         image,
-                        &format!("is invalid: {reason}"),
+                        format!("is invalid: {reason}"),
                     );
                 }
             };
         // Only references that parse can be exempt: a glob over a string the runtime may read differently is no
-        // safe ground to skip the rule on.
-        // (The normalized form is built only when there are patterns to match it against.)
+        // safe ground to skip the rule on. (The normalized form is built only when there are patterns.)
         let exemption = (!self.settings.exempt_images.is_empty())
             .then(|| self.settings.exemption_for(image, &reference.normalized()))
             .flatten();
         if let Some(pattern) = exemption {
-            return self.warnings.push(format!(
-                "{site} image {image:?} is exempt by pattern {pattern:?}"
-            ));
+            return ImageStatus::Exempt {
+                pattern: pattern.to_string(),
+            };
         }
         let pinned = reference.digest().is_some();
         if !pinned && !self.settings.resolve_tags {
-            return self.violation_unless_tolerated(site, image, "is not pinned by a digest");
+            return self.violation_unless_tolerated(
+                site,
+                image,
+                "is not pinned by a digest".into(),
+            );
         }
         // Before resolving too: `nginx` would become `nginx@sha256:…`, still without a tag.
         if self.settings.require_tag && reference.tag().is_none() {
             let reason = "has no tag (requireTag: write it as name:tag@digest)";
-            return self.violation_unless_tolerated(site, image, reason);
+            return self.violation_unless_tolerated(site, image, reason.into());
         }
         if pinned {
-            return;
+            return ImageStatus::Pinned;
         }
         if self.tolerated(site, image) {
             // Left as it was, like any tolerated image: allowExistingViolations means "do not touch legacy images".
-            let reason = "is not pinned by a digest";
-            return self
-                .warnings
-                .push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+            return ImageStatus::Tolerated {
+                reason: "is not pinned by a digest".to_string(),
+            };
         }
         match self.resolver.manifest_digest(image) {
-            Err(error) => self.violations.push(format!(
-                "{site} image {image:?} could not be resolved to a digest: {}",
-                one_line(&error)
-            )),
+            Err(error) => ImageStatus::Violation {
+                reason: format!("could not be resolved to a digest: {}", one_line(&error)),
+            },
             Ok(answer) => match Digest::parse(&answer, &self.settings.allowed_algorithms) {
-                Ok(digest) => self.pins.push((site.image_pointer(), format!("{image}@{digest}"))),
-                Err(reason) => self.violations.push(format!(
-                    "{site} image {image:?} was resolved to an unacceptable digest {answer:?}: {reason}"
-                )),
+                Ok(digest) => ImageStatus::Resolved {
+                    pinned: format!("{image}@{digest}"),
+                },
+                Err(reason) => ImageStatus::Violation {
+                    reason: format!("was resolved to an unacceptable digest {answer:?}: {reason}"),
+                },
             },
         }
     }
 
-    fn violation_unless_tolerated(&mut self, site: &ImageSite, image: &str, reason: &str) {
+    fn violation_unless_tolerated(
+        &self,
+        site: &ImageSite,
+        image: &str,
+        reason: String,
+    ) -> ImageStatus {
         if self.tolerated(site, image) {
-            self.warnings
-                .push(format!("{site} image {image:?} {reason}{TOLERATED}"));
+            ImageStatus::Tolerated { reason }
         } else {
-            self.violations
-                .push(format!("{site} image {image:?} {reason}"));
+            ImageStatus::Violation { reason }
         }
     }
 
