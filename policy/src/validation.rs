@@ -379,15 +379,15 @@ fn object_name(request: &Value, object: &Value) -> String {
 
 /// `text` with its control characters escaped: a host's error must not add lines to a rejection.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
 }
 
 fn required_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<&'a str, Malformed> {
