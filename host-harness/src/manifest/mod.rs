@@ -5,9 +5,11 @@
 //!   for binary, non-UTF-8, unreadable and oversized files, and symlink loops).
 //! - [`yaml`]: YAML/JSON text → `serde_json` values, with every scalar's position (line, column, byte
 //!   span) and its place in the document (looked up by JSON pointer); documents split for parallel parsing.
+//!   `block_scanner` is its fast path for plain block-style documents (the same events as saphyr-parser).
 //! - [`objects`]: documents → objects (`kind: List` and `*List` wrappers unwrapped) → admission requests,
 //!   with the group/version/kind and the plural resource the API server would use.
 
+mod block_scanner;
 pub mod inputs;
 pub mod objects;
 mod resources;

@@ -26,7 +26,9 @@
 //!   scripts, Grafana dashboards) is ordinary content.
 //!
 //! Speed: a multi-document file is split at its `---` lines (a document marker at column 0 can never be
-//! document content, so the split is exact) and the documents are parsed in parallel by the caller.
+//! document content, so the split is exact) and the documents are parsed in parallel by the caller. A
+//! document in plain block style (most manifests) takes [`block_scanner`]'s fast path, which yields the same
+//! events saphyr would, several times faster; any other goes through saphyr.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -35,6 +37,8 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
+
+use super::block_scanner;
 
 /// Bounds on what one document may expand to.
 #[derive(Debug, Clone, Copy)]
@@ -635,6 +639,12 @@ impl<'l, 'a> Builder<'l, 'a> {
     }
 
     fn run(mut self, input: &str) -> Result<Vec<Document>, BuildError> {
+        if let Some(events) = block_scanner::events(input) {
+            for (event, span) in events {
+                self.on_event(event, span).map_err(BuildError::Content)?;
+            }
+            return Ok(self.documents);
+        }
         for event in Parser::new_from_str(input) {
             let (event, span) = event.map_err(|error| {
                 let error = if error.info() == "recursion limit exceeded" {
