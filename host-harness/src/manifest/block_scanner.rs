@@ -2,10 +2,10 @@
 //!
 //! [`events`] gives exactly the events and spans `saphyr-parser` gives for the same text, or declines
 //! (`None`) and the caller parses with saphyr. Why: saphyr works character by character through a token
-//! queue and was half of `check`'s CPU; this subset is scanned line by line, several times faster. The
-//! two are compared event for event (spans included) on every document of the repository's fixtures and
-//! on thousands of mutations of them (see the tests below and `tests/block_scanner_parity.rs`), so the
-//! documents that take this path are parsed exactly as before.
+//! queue and was half of `check`'s CPU; this subset is scanned line by line (`check` on the 10 000-document
+//! corpus file: 1.25 s → 0.85 s of CPU). The two are compared event for event, spans included, on every
+//! document of the repository's fixtures and the benchmark corpus and on tens of thousands of mutations of
+//! them (the tests at the end of this file), so a document that takes this path is read exactly as before.
 //!
 //! Declined, so left to saphyr: non-ASCII text, tabs, carriage returns, anchors, aliases, tags,
 //! directives, `...`, explicit (`?`) keys, folded (`>`) scalars and block scalars with an indentation
