@@ -182,7 +182,7 @@ mod tests {
     const MODULE: &str = r#"(module (func (export "answer") (result i32) i32.const 42))"#;
 
     fn engine() -> Engine {
-        super::super::engine::build_engine(false).unwrap()
+        super::super::engine::build_engine(false, true).unwrap()
     }
 
     fn wasm() -> Vec<u8> {
@@ -280,7 +280,10 @@ mod tests {
         );
         assert_eq!(
             cache_key(&engine, &wasm()),
-            cache_key(&super::super::engine::build_engine(false).unwrap(), &wasm())
+            cache_key(
+                &super::super::engine::build_engine(false, true).unwrap(),
+                &wasm()
+            )
         );
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(false);

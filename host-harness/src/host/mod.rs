@@ -101,7 +101,7 @@ impl PolicyHost {
         let memory_limit_bytes = options
             .memory_limit_bytes
             .min(engine::WASM32_MAX_MEMORY_BYTES);
-        let engine = engine::build_engine(options.verbose)?;
+        let engine = engine::build_engine(options.verbose, options.timeout.is_some())?;
         let cache_dir = if options.cache {
             cache::default_cache_dir()
         } else {
@@ -242,22 +242,22 @@ impl PolicyHost {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         // The deadline covers the whole evaluation, instantiation and initialisation included. Without a
-        // timeout no ticker thread runs, so the epoch never reaches even this first tick.
-        store.set_epoch_deadline(self.timeout.map_or(1, engine::deadline_ticks));
-        // The epoch deadline is a coarse alarm. When it rings, the evaluation's real deadline decides: time
-        // spent in host capabilities has moved it later (see `StoreState::deadline`), so the guest may get
-        // the rest of its time; otherwise it is interrupted (`Trap::Interrupt`, reported as a timeout).
-        store.epoch_deadline_callback(|context| {
-            let now = Instant::now();
-            match context.data().deadline {
-                Some(deadline) if now < deadline => Ok(UpdateDeadline::Continue(
-                    engine::deadline_ticks(deadline - now),
-                )),
-                Some(_) => Ok(UpdateDeadline::Interrupt),
-                // No ticker runs without a timeout; should the epoch move anyway, nothing is due.
-                None => Ok(UpdateDeadline::Continue(u64::MAX / 2)),
-            }
-        });
+        // timeout the module was compiled without epoch checks (see `engine::build_engine`): nothing to arm.
+        if let Some(timeout) = self.timeout {
+            store.set_epoch_deadline(engine::deadline_ticks(timeout));
+            // The epoch deadline is a coarse alarm. When it rings, the evaluation's real deadline decides: time
+            // spent in host capabilities has moved it later (see `StoreState::deadline`), so the guest may get
+            // the rest of its time; otherwise it is interrupted (`Trap::Interrupt`, reported as a timeout).
+            store.epoch_deadline_callback(|context| {
+                let now = Instant::now();
+                match context.data().deadline {
+                    Some(deadline) if now < deadline => Ok(UpdateDeadline::Continue(
+                        engine::deadline_ticks(deadline - now),
+                    )),
+                    _ => Ok(UpdateDeadline::Interrupt),
+                }
+            });
+        }
 
         let outcome = self.run_guest_call(&mut store, operation, instantiating, timings);
         outcome.map_err(|failure| self.classify(failure, store.data(), operation))
