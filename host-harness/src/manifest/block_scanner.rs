@@ -31,6 +31,7 @@ pub(crate) fn events(source: &str) -> Option<Vec<(Event<'_>, Span)>> {
         line: 1,
         line_start: 0,
         indent: None,
+        depth: 0,
         events: Vec::with_capacity(bytes.len() / 12),
     };
     scanner.stream()?;
@@ -39,6 +40,11 @@ pub(crate) fn events(source: &str) -> Option<Vec<(Event<'_>, Span)>> {
 
 /// Not in the subset: the caller parses with saphyr instead.
 type Scan<T = ()> = Option<T>;
+
+/// Collections nested deeper than this are left to saphyr, which bounds its own recursion: the scanner recurses once
+/// per level, and a hostile file can nest thousands of levels. (The builder refuses anything past
+/// [`Limits::max_depth`](super::yaml::Limits), 128 levels, whichever parser gave the events.)
+const MAX_DEPTH: usize = 128;
 
 struct Scanner<'a> {
     src: &'a str,
@@ -50,6 +56,8 @@ struct Scanner<'a> {
     line_start: usize,
     /// The column of the token at `pos` when it is the first on its line; `None` at the end of the text.
     indent: Option<usize>,
+    /// Open block collections.
+    depth: usize,
     events: Vec<(Event<'a>, Span)>,
 }
 
@@ -105,6 +113,7 @@ impl<'a> Scanner<'a> {
 
     /// A block mapping whose keys sit at column `indent`; the first key is at `pos`.
     fn block_mapping(&mut self, indent: usize) -> Scan {
+        self.enter()?;
         let start = self.mark();
         self.push_at(Event::MappingStart(0, None), start);
         loop {
@@ -120,7 +129,13 @@ impl<'a> Scanner<'a> {
         }
         let end = self.here_or_end()?;
         self.push_at(Event::MappingEnd, end);
+        self.depth -= 1;
         Some(())
+    }
+
+    fn enter(&mut self) -> Scan {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
     }
 
     /// A mapping key at `pos` (plain or quoted, on one line) and its `:`.
@@ -218,6 +233,7 @@ impl<'a> Scanner<'a> {
     /// A block sequence whose `-` entries sit at column `indent`; the first `-` is at `pos`. An indentless
     /// sequence (`key:` then `- item` at the key's own column) starts where its first item does.
     fn block_sequence(&mut self, indent: usize, indentless: bool) -> Scan {
+        self.enter()?;
         let start_index = self.events.len();
         let start = self.mark();
         self.push_at(Event::SequenceStart(0, None), start);
@@ -267,6 +283,7 @@ impl<'a> Scanner<'a> {
         }
         let end = self.here_or_end()?;
         self.push_at(Event::SequenceEnd, end);
+        self.depth -= 1;
         Some(())
     }
 
@@ -813,6 +830,23 @@ mod tests {
         assert!(assert_same_as_saphyr(source), "declined:\n{source}");
     }
 
+    /// `levels` mappings, each indented under the last, around one scalar.
+    fn deep_mappings(levels: usize) -> String {
+        let mut text = String::new();
+        for level in 0..levels {
+            text.push_str(&" ".repeat(level));
+            text.push_str("k:\n");
+        }
+        text.push_str(&" ".repeat(levels));
+        text.push_str("v: 1\n");
+        text
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_scanned() {
+        assert!(assert_same_as_saphyr(&deep_mappings(MAX_DEPTH - 1)));
+    }
+
     #[rstest]
     #[case::anchor("a: &x 1\nb: *x\n")]
     #[case::tag("a: !!str 1\n")]
@@ -827,6 +861,7 @@ mod tests {
     #[case::two_documents("a: 1\n---\nb: 2\n")]
     #[case::bad_indentation("a:\n  b: 1\n c: 2\n")]
     #[case::value_with_colon_space("a: b: c\n")]
+    #[case::deeper_than_the_builder_allows(&deep_mappings(MAX_DEPTH + 1))]
     #[case::nested_sequences("a:\n- - x\n")]
     #[case::blank_flow_sequence("a: [ ]\n")]
     fn fast_path_declines(#[case] source: &str) {
