@@ -166,6 +166,13 @@ impl<'a> Scanner<'a> {
     /// Where the `:` of the key starting at `start` is, when the line from `start` is a `key: …` entry.
     fn key_colon(&self, start: usize) -> Scan<usize> {
         let bytes = self.bytes;
+        // `--- a: b` or `... a: b` at the start of a line: a document marker, not a key.
+        if start == self.line_start
+            && (bytes[start..].starts_with(b"---") || bytes[start..].starts_with(b"..."))
+            && is_blank_or_end(bytes.get(start + 3).copied())
+        {
+            return None;
+        }
         match bytes[start] {
             b'"' => {
                 let close = start + 1 + closing_double_quote(&bytes[start + 1..])?;
@@ -863,6 +870,8 @@ mod tests {
     #[case::value_with_colon_space("a: b: c\n")]
     #[case::deeper_than_the_builder_allows(&deep_mappings(MAX_DEPTH + 1))]
     #[case::nested_sequences("a:\n- - x\n")]
+    #[case::document_marker_before_a_key("a: 1\n--- b: 2\n")]
+    #[case::document_end_before_a_key("a: 1\n... b: 2\n")]
     #[case::blank_flow_sequence("a: [ ]\n")]
     fn fast_path_declines(#[case] source: &str) {
         assert!(events(source).is_none(), "took:\n{source}");
@@ -884,7 +893,8 @@ mod tests {
     }
 
     /// Small edits of the kind that break YAML (a lost or extra space, newline, colon, dash, quote,
-    /// bracket, comment sign), deterministic.
+    /// bracket, comment sign; a line lost, repeated or indented differently; the text cut short),
+    /// deterministic.
     fn mutations(text: &str, count: usize, seed: u64) -> Vec<String> {
         const INSERTS: &[&str] = &[
             " ", "  ", "\n", ":", ": ", "- ", "-", "#", " #", "'", "\"", "|", "|-", "[", "]", "{",
@@ -902,7 +912,15 @@ mod tests {
                 let mut bytes = text.as_bytes().to_vec();
                 for _ in 0..1 + next(2) {
                     let at = next(bytes.len() + 1);
-                    match next(3) {
+                    let line_start = bytes[..at]
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    let line_end = bytes[at..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(bytes.len(), |i| at + i + 1);
+                    match next(8) {
                         0 if at < bytes.len() => {
                             bytes.remove(at);
                         }
@@ -910,6 +928,20 @@ mod tests {
                             let byte = bytes[at];
                             bytes.insert(at, byte);
                         }
+                        2 => {
+                            bytes.drain(line_start..line_end);
+                        }
+                        3 => {
+                            let line = bytes[line_start..line_end].to_vec();
+                            bytes.splice(line_start..line_start, line);
+                        }
+                        4 if bytes.get(line_start) == Some(&b' ') => {
+                            bytes.remove(line_start);
+                        }
+                        5 => {
+                            bytes.insert(line_start, b' ');
+                        }
+                        6 => bytes.truncate(at),
                         _ => {
                             let insert = INSERTS[next(INSERTS.len())].as_bytes();
                             bytes.splice(at..at, insert.iter().copied());
