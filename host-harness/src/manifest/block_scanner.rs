@@ -17,6 +17,8 @@ use std::borrow::Cow;
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 
+use super::yaml::is_document_marker;
+
 /// The events of `source` (one chunk of a file), or `None` when it is outside the subset scanned here.
 pub(crate) fn events(source: &str) -> Option<Vec<(Event<'_>, Span)>> {
     let bytes = source.as_bytes();
@@ -67,7 +69,7 @@ impl<'a> Scanner<'a> {
         self.events
             .push((Event::StreamStart, Span::new(start, start)));
         self.skip_to_content();
-        if self.indent == Some(0) && self.at_document_marker() {
+        if self.indent == Some(0) && is_document_marker(&self.bytes[self.pos..]) {
             let marker = self.mark();
             self.pos += 3;
             self.events
@@ -167,10 +169,7 @@ impl<'a> Scanner<'a> {
     fn key_colon(&self, start: usize) -> Scan<usize> {
         let bytes = self.bytes;
         // `--- a: b` or `... a: b` at the start of a line: a document marker, not a key.
-        if start == self.line_start
-            && (bytes[start..].starts_with(b"---") || bytes[start..].starts_with(b"..."))
-            && is_blank_or_end(bytes.get(start + 3).copied())
-        {
+        if start == self.line_start && is_marker_line(&bytes[start..]) {
             return None;
         }
         match bytes[start] {
@@ -547,7 +546,7 @@ impl<'a> Scanner<'a> {
         let bytes = self.bytes;
         let mut at = self.pos + count_spaces(&bytes[self.pos..]);
         if bytes.get(at) == Some(&b'#') && bytes[at - 1] == b' ' {
-            at = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            at = self.line_end_from(at);
         }
         at
     }
@@ -590,8 +589,7 @@ impl<'a> Scanner<'a> {
             if self.bytes[self.pos - 1] != b' ' {
                 return None;
             }
-            self.pos = memchr::memchr(b'\n', &self.bytes[self.pos..])
-                .map_or(self.bytes.len(), |i| self.pos + i);
+            self.pos = self.line_end_from(self.pos);
         }
         Some(())
     }
@@ -608,21 +606,14 @@ impl<'a> Scanner<'a> {
                     self.indent = None;
                     return;
                 }
-                Some(b'\n') => {
-                    self.pos = at;
-                    self.next_line();
-                }
-                Some(b'#') => match memchr::memchr(b'\n', &bytes[at..]) {
-                    Some(i) => {
-                        self.pos = at + i;
-                        self.next_line();
-                    }
-                    None => {
-                        self.pos = bytes.len();
+                Some(b'\n' | b'#') => {
+                    self.pos = self.line_end_from(at);
+                    if self.pos == bytes.len() {
                         self.indent = None;
                         return;
                     }
-                },
+                    self.next_line();
+                }
                 Some(_) => {
                     self.pos = at;
                     self.indent = Some(at - self.line_start);
@@ -630,6 +621,11 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
+    }
+
+    /// The offset of the newline that ends the line holding `at`, or the end of the text.
+    fn line_end_from(&self, at: usize) -> usize {
+        memchr::memchr(b'\n', &self.bytes[at..]).map_or(self.bytes.len(), |i| at + i)
     }
 
     /// Past the newline at `pos`.
@@ -650,11 +646,6 @@ impl<'a> Scanner<'a> {
     fn at_sequence_entry(&self) -> bool {
         self.bytes.get(self.pos) == Some(&b'-')
             && is_blank_or_end(self.bytes.get(self.pos + 1).copied())
-    }
-
-    fn at_document_marker(&self) -> bool {
-        self.bytes[self.pos..].starts_with(b"---")
-            && is_blank_or_end(self.bytes.get(self.pos + 3).copied())
     }
 
     // --- Markers ---
@@ -694,6 +685,11 @@ enum Chomping {
     Strip,
     Clip,
     Keep,
+}
+
+/// A line (from its first byte) that starts or ends a document: `---` (as the file's split finds them) or `...`.
+fn is_marker_line(line: &[u8]) -> bool {
+    is_document_marker(line) || (line.starts_with(b"...") && is_blank_or_end(line.get(3).copied()))
 }
 
 fn count_spaces(bytes: &[u8]) -> usize {
