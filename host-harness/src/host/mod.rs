@@ -194,11 +194,13 @@ impl PolicyHost {
         parse_answer(OPERATION, &answer)
     }
 
-    /// [`PolicyHost::validate`], also saying how long its parts took (for `host-harness bench`).
+    /// [`PolicyHost::validate`] on a validation payload already in JSON (see
+    /// [`validation_payload`](crate::kubewarden::validation_payload)), also saying how long its parts took (for
+    /// `host-harness bench`). Timed from the payload's bytes, as an admission webhook receives its request, to the
+    /// parsed verdict: turning a `Value` into those bytes is the caller's cost, not the evaluation's.
     pub fn validate_timed(
         &self,
-        request: &Value,
-        settings: &Value,
+        payload: Vec<u8>,
     ) -> (
         Result<ValidationResponse, EvaluationError>,
         EvaluationTimings,
@@ -206,11 +208,7 @@ impl PolicyHost {
         const OPERATION: &str = "validate";
         let started = Instant::now();
         let mut timings = EvaluationTimings::default();
-        let answer = self.call_timed(
-            OPERATION,
-            validation_payload(request, settings),
-            &mut timings,
-        );
+        let answer = self.call_timed(OPERATION, payload, &mut timings);
         let verdict = answer.and_then(|answer| parse_answer(OPERATION, &answer));
         timings.total = started.elapsed();
         (verdict, timings)
@@ -413,7 +411,8 @@ pub struct EvaluationTimings {
     pub instantiate: Duration,
     /// The guest's `__guest_call`: reading the request, the policy's own work, handing back the answer.
     pub guest_call: Duration,
-    /// The whole evaluation: the two above plus the host's JSON (the payload in, the verdict out).
+    /// The whole evaluation: the two above, handing the payload's bytes in, dropping the instance (its memory is
+    /// reset for the next one) and reading the verdict's JSON.
     pub total: Duration,
     /// How many times the guest called a host capability other than the policy log.
     pub capability_calls: u32,
