@@ -14,8 +14,9 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// How much of a pool slot's linear memory (and table) is reset in place when its instance is dropped, rather than
 /// handed back to the kernel. With `PAGEMAP_SCAN` (Linux 6.7 and later) only the pages the instance wrote are reset,
 /// so the next instance in the slot takes no page faults on them: a fresh instance for the 3-container Deployment
-/// went from 19 µs to 10 µs (p50). A Rust policy's working set is about a megabyte (its 1 MiB stack and the heap);
-/// 4 MiB covers that with room, and bounds what each used slot keeps resident.
+/// went from 19 µs to 10 µs (p50). A Rust policy's initial memory is a megabyte or two (Rust's default 1 MiB stack,
+/// its data, a heap; require-digest's is 576 KiB); 4 MiB covers that with room, and bounds what each used slot keeps
+/// resident.
 const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// The most linear memory a wasm32 module can address.
