@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::Value;
-use wasmtime::{Engine, Instance, InstancePre, Linker, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Engine, Extern, InstancePre, Linker, Module, ModuleExport, Store, Trap, UpdateDeadline,
+};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -71,6 +73,7 @@ impl Default for HostOptions {
 pub struct PolicyHost {
     engine: Engine,
     instance_pre: InstancePre<StoreState>,
+    exports: GuestExports,
     module_bytes: Vec<u8>,
     module_origin: ModuleOrigin,
     timeout: Option<Duration>,
@@ -85,6 +88,28 @@ pub struct PolicyHost {
 /// reactor's `_initialize`, a WASI command's `_start` (TinyGo and wasip1 policies register their handlers
 /// there), then waPC's own `wapc_init`.
 const INIT_FUNCTIONS: [&str; 3] = ["_initialize", "_start", "wapc_init"];
+
+/// The exports an evaluation uses, looked up by name once per module rather than in every instance (three string
+/// lookups and a type check were ~0.2 µs of a 21 µs evaluation).
+struct GuestExports {
+    memory: Option<ModuleExport>,
+    /// The [`INIT_FUNCTIONS`] the module exports, in their order.
+    init: Vec<(&'static str, ModuleExport)>,
+    guest_call: Option<ModuleExport>,
+}
+
+impl GuestExports {
+    fn of(module: &Module) -> GuestExports {
+        GuestExports {
+            memory: module.get_export_index("memory"),
+            init: INIT_FUNCTIONS
+                .into_iter()
+                .filter_map(|name| Some((name, module.get_export_index(name)?)))
+                .collect(),
+            guest_call: module.get_export_index("__guest_call"),
+        }
+    }
+}
 
 impl PolicyHost {
     /// Loads the module at `path` (a WebAssembly binary, or WAT text).
@@ -127,6 +152,7 @@ impl PolicyHost {
             })
             .map_err(anyhow::Error::from)?;
         }
+        let exports = GuestExports::of(&module);
         let instance_pre = linker
             .instantiate_pre(&module)
             .map_err(anyhow::Error::from)
@@ -143,6 +169,7 @@ impl PolicyHost {
         Ok(PolicyHost {
             engine,
             instance_pre,
+            exports,
             module_bytes,
             module_origin,
             timeout: options.timeout,
@@ -272,15 +299,25 @@ impl PolicyHost {
             .instance_pre
             .instantiate(&mut *store)
             .map_err(Failure::Instantiation)?;
-        if instance.get_memory(&mut *store, "memory").is_none() {
+        let exports = &self.exports;
+        let get = |store: &mut Store<StoreState>, export: Option<&ModuleExport>| {
+            export.and_then(|export| instance.get_module_export(&mut *store, export))
+        };
+        if get(store, exports.memory.as_ref())
+            .and_then(Extern::into_memory)
+            .is_none()
+        {
             return Err(Failure::Missing("memory"));
         }
-        for name in INIT_FUNCTIONS {
-            run_init_function(store, &instance, name)?;
+        for (name, init) in &exports.init {
+            if let Some(init) = get(store, Some(init)).and_then(Extern::into_func) {
+                run_init_function(store, init, name)?;
+            }
         }
-        let guest_call = instance
-            .get_typed_func::<(i32, i32), i32>(&mut *store, "__guest_call")
-            .map_err(|_| Failure::Missing("__guest_call"))?;
+        let guest_call = get(store, exports.guest_call.as_ref())
+            .and_then(Extern::into_func)
+            .and_then(|func| func.typed::<(i32, i32), i32>(&*store).ok())
+            .ok_or(Failure::Missing("__guest_call"))?;
         let (operation_len, payload_len) = {
             let state = store.data();
             (state.operation.len(), state.payload.len())
@@ -429,21 +466,17 @@ enum Failure {
     BadResponse(String),
 }
 
+/// Runs the initialisation export `init`, named `name`.
 fn run_init_function(
     store: &mut Store<StoreState>,
-    instance: &Instance,
+    init: wasmtime::Func,
     name: &str,
 ) -> Result<(), Failure> {
-    if instance.get_func(&mut *store, name).is_none() {
-        return Ok(());
-    }
-    let init = instance
-        .get_typed_func::<(), ()>(&mut *store, name)
-        .map_err(|_| {
-            Failure::BadResponse(format!(
-                "the export `{name}` must take no arguments and return nothing"
-            ))
-        })?;
+    let init = init.typed::<(), ()>(&*store).map_err(|_| {
+        Failure::BadResponse(format!(
+            "the export `{name}` must take no arguments and return nothing"
+        ))
+    })?;
     match init.call(&mut *store, ()) {
         Ok(()) => Ok(()),
         // A WASI command's `_start` may end with `proc_exit(0)`: that is a normal end of initialisation.
