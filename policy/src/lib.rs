@@ -4,8 +4,8 @@
 //! Everything is plain Rust, testable natively; this file only wires the waPC entry points of policy.wasm to
 //! [`entry`].
 
-// policy.wasm's global allocator (see the module for why not the default one).
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+// policy.wasm's global allocator (see the module for why not the default one); its bump region is unit-tested natively.
+#[cfg(any(all(target_arch = "wasm32", not(target_feature = "atomics")), test))]
 mod allocator;
 pub mod entry;
 /// The rule as an ES module for browsers (feature `js`, scripts/build-js.sh); its plain part is unit-tested natively.
@@ -31,6 +31,9 @@ mod wapc_entry {
             "protocol_version",
             kubewarden_policy_sdk::protocol_version_guest,
         );
+        // The handler table above lives as long as the instance; from here on, allocations are the calls'.
+        #[cfg(not(target_feature = "atomics"))]
+        crate::allocator::start_scratch();
     }
 
     fn validate(payload: &[u8]) -> CallResult {
