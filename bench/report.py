@@ -143,6 +143,8 @@ def main(results):
     row("fresh-instance evaluation, 3-container Deployment, p50", fmt_us(evaluation), "<= 10 µs", evaluation <= 10_000)
     row("  of which: new instance (store, instantiate, wapc_init), p50", fmt_us(headline["instantiate"]["p50_ns"]))
     row("  of which: the guest's __guest_call, p50", fmt_us(headline["guest_call"]["p50_ns"]))
+    alone = load(results, "bench-alone.json")["requests"][0]["figures"]["evaluation"]["p50_ns"]
+    row("  the same request alone in its process (no big request before it)", fmt_us(alone))
     row("  native rule on the same payload (criterion median)", fmt_us(native[HEADLINE_REQUEST]))
     ratio = evaluation / native[HEADLINE_REQUEST]
     row("wasm / native, 3-container Deployment (whole evaluation / native)", f"{ratio:.1f}x", "<= 3x", ratio <= 3)

@@ -29,6 +29,7 @@ const WASM_PAGE_BYTES: usize = 64 * 1024;
 
 static mut ARENA: [MaybeUninit<u8>; ARENA_BYTES] = [MaybeUninit::uninit(); ARENA_BYTES];
 
+#[cfg(not(feature = "js"))]
 static mut SCRATCH_REGION: [MaybeUninit<u8>; SCRATCH_BYTES] =
     [MaybeUninit::uninit(); SCRATCH_BYTES];
 
@@ -41,6 +42,7 @@ static ALLOCATOR: ScratchThenTalc = ScratchThenTalc {
 };
 
 /// Switches the scratch region on (see the module documentation); once is enough, again changes nothing.
+#[cfg(not(feature = "js"))]
 pub fn start_scratch() {
     // SAFETY: one thread (wasm32 without atomics), and no allocation in progress: nothing else touches the cell.
     let scratch = unsafe { &mut *ALLOCATOR.scratch.0.get() };

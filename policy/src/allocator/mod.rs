@@ -19,5 +19,6 @@
 mod global;
 mod scratch;
 
-#[cfg(target_arch = "wasm32")]
+// The browser build (feature `js`) has no waPC calls: its scratch region is never started, and Talc serves it all.
+#[cfg(all(target_arch = "wasm32", not(feature = "js")))]
 pub use global::start_scratch;

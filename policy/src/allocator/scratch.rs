@@ -32,6 +32,10 @@ impl Scratch {
     }
 
     /// The `len` bytes from `start`.
+    #[cfg_attr(
+        feature = "js",
+        allow(dead_code, reason = "the browser build never starts its region")
+    )]
     pub fn new(start: usize, len: usize) -> Scratch {
         let end = start.checked_add(len).expect("the region fits in memory");
         Scratch {
