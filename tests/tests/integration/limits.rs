@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use host_harness::host::{Capabilities, HostCapability, HostOptions, PolicyHost};
+use host_harness::host::{Capabilities, PolicyHost};
 
-use crate::support::{policy_host, policy_wasm};
+use crate::mutation::FixedAnswer;
+use crate::support::{policy_host, policy_host_with};
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -79,15 +80,6 @@ fn the_deepest_image_the_parser_accepts_is_judged() {
     assert!(deepest >= 110, "the parser stopped at {deepest} levels");
 }
 
-/// A registry that knows one digest for every image.
-struct OneDigest;
-
-impl HostCapability for OneDigest {
-    fn call(&self, _payload: &[u8]) -> Result<Vec<u8>, String> {
-        Ok(serde_json::to_vec(&json!({ "digest": DIGEST })).unwrap())
-    }
-}
-
 #[test]
 fn the_deepest_object_the_parser_accepts_is_mutated_whole() {
     let mut capabilities = Capabilities::new();
@@ -95,16 +87,9 @@ fn the_deepest_object_the_parser_accepts_is_mutated_whole() {
         "kubewarden",
         "oci",
         "v1/manifest_digest",
-        Arc::new(OneDigest),
+        Arc::new(FixedAnswer(DIGEST.to_string())),
     );
-    let host = PolicyHost::load(
-        policy_wasm(),
-        HostOptions {
-            capabilities,
-            ..HostOptions::default()
-        },
-    )
-    .expect("policy.wasm loads");
+    let host = policy_host_with(capabilities);
     let deepest = deepest_judged(
         &host,
         &json!({"resolveTags": true}),

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use host_harness::host::{Capabilities, HostCapability, HostOptions, PolicyHost};
+use host_harness::host::{Capabilities, HostCapability};
 use host_harness::registry::RegistryArgs;
 
 use crate::requests::{ExpectedCase, expected_cases, load_request, requests_dir, settings_of};
-use crate::support::{harness_binary, policy_wasm};
+use crate::support::{harness_binary, policy_host_with, policy_wasm};
 
 /// The digest map of a case, as the file `--digests` reads; `None` when the map itself breaks the digest rule
 /// (the harness refuses such a map on load, so those answers are served by [`FixedAnswer`] instead).
@@ -46,7 +46,7 @@ fn malformed_digest(case: &ExpectedCase) -> Option<String> {
 
 /// A registry that answers every image with the same digest string, however malformed: how the policy treats a
 /// host it cannot trust.
-struct FixedAnswer(String);
+pub struct FixedAnswer(pub String);
 
 impl HostCapability for FixedAnswer {
     fn call(&self, _payload: &[u8]) -> Result<Vec<u8>, String> {
@@ -117,14 +117,7 @@ fn resolve_tags_cases_through_the_library() {
                 );
             }
         }
-        let host = PolicyHost::load(
-            policy_wasm(),
-            HostOptions {
-                capabilities,
-                ..HostOptions::default()
-            },
-        )
-        .expect("policy.wasm loads");
+        let host = policy_host_with(capabilities);
         let request = load_request(case);
         let verdict = host
             .validate(&request, &settings_of(case))

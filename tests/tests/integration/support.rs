@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use host_harness::host::{HostOptions, PolicyHost};
+use host_harness::host::{Capabilities, HostOptions, PolicyHost};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -81,4 +81,16 @@ pub fn policy_host() -> &'static PolicyHost {
     HOST.get_or_init(|| {
         PolicyHost::load(policy_wasm(), HostOptions::default()).expect("policy.wasm loads")
     })
+}
+
+/// A host of its own for tests that give the policy host capabilities (a registry).
+pub fn policy_host_with(capabilities: Capabilities) -> PolicyHost {
+    PolicyHost::load(
+        policy_wasm(),
+        HostOptions {
+            capabilities,
+            ..HostOptions::default()
+        },
+    )
+    .expect("policy.wasm loads")
 }
