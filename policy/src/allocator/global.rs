@@ -16,10 +16,10 @@ use super::scratch::Scratch;
 /// Heap available without growing memory, the scratch region's and Talc's arena together: a 3-container Deployment's
 /// evaluation needs under 32 KiB; a request too big for them grows memory, as before. Kept small because the host
 /// resets a fresh instance's whole initial memory after every evaluation, and every page of it that was ever touched
-/// stays resident in the host's pool slot and is zeroed on every later reset: after one 300-container request, the 3-container Deployment's evaluation
-/// cost 23.6 µs with a 256 KiB arena, 21.7 with 128, 20.7 with 64, 20.1 with 32 (19.9 µs before that request,
-/// whatever the arena; `host-harness check` on 10 000 documents unchanged). Memory pages past the initial ones
-/// (the grown heap) are outside that reset. See also build.rs, on the stack.
+/// stays resident in the host's pool slot and is zeroed on every later reset: after one 300-container request, the
+/// 3-container Deployment's evaluation cost 23.6 µs with a 256 KiB arena, 21.7 with 128, 20.7 with 64, 20.1 with 32
+/// (19.9 µs before that request, whatever the arena; `host-harness check` on 10 000 documents unchanged). Memory
+/// pages past the initial ones (the grown heap) are outside that reset. See also build.rs, on the stack.
 const HEAP_BYTES: usize = 64 * 1024;
 /// Half of it for the calls' scratch region: the 3-container Deployment's call allocates 13 KB (its payload included).
 const SCRATCH_BYTES: usize = HEAP_BYTES / 2;
