@@ -4,7 +4,8 @@
 //! Everything is plain Rust, testable natively; this file only wires the waPC entry points of policy.wasm to
 //! [`entry`].
 
-// policy.wasm's global allocator (see the module for why not the default one); its bump region is unit-tested natively.
+// policy.wasm's global allocator (see the module for why not the default one); its bump region is also compiled for
+// the native unit tests.
 #[cfg(any(all(target_arch = "wasm32", not(target_feature = "atomics")), test))]
 mod allocator;
 pub mod entry;
