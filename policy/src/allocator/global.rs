@@ -13,21 +13,28 @@ use talc::wasm::WasmBinning;
 
 use super::scratch::Scratch;
 
-/// Heap available without growing memory, the scratch region's and Talc's arena together: a 3-container Deployment's
-/// evaluation needs under 32 KiB; a request too big for them grows memory, as before. Kept small because the host
-/// resets a fresh instance's whole initial memory after every evaluation, and every page of it that was ever touched
-/// stays resident in the host's pool slot and is zeroed on every later reset: after one 300-container request, the
-/// 3-container Deployment's evaluation cost 23.6 µs with a 256 KiB arena, 21.7 with 128, 20.7 with 64, 20.1 with 32
-/// (19.9 µs before that request, whatever the arena; `host-harness check` on 10 000 documents unchanged). Memory
-/// pages past the initial ones (the grown heap) are outside that reset. See also build.rs, on the stack.
-const HEAP_BYTES: usize = 64 * 1024;
-/// Half of it for the calls' scratch region: the 3-container Deployment's call allocates 13 KB (its payload included).
-const SCRATCH_BYTES: usize = HEAP_BYTES / 2;
-const ARENA_BYTES: usize = HEAP_BYTES - SCRATCH_BYTES;
+#[allow(
+    dead_code,
+    reason = "the stack's size is the linker's business (build.rs)"
+)]
+mod layout {
+    include!("../../memory_layout.rs");
+}
+
+/// The calls' scratch region, a static: the 3-container Deployment's call allocates 13 KB (its payload included).
+/// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows memory,
+/// which the host then also resets after the evaluation; a request that big costs that much more, the next one nothing.
+const SCRATCH_BYTES: usize = 32 * 1024;
+
+/// The end of the initial memory: Talc's first arena runs from `__heap_base` to here.
+const INITIAL_MEMORY_END: usize = layout::INITIAL_MEMORY_BYTES as usize;
 
 const WASM_PAGE_BYTES: usize = 64 * 1024;
 
-static mut ARENA: [MaybeUninit<u8>; ARENA_BYTES] = [MaybeUninit::uninit(); ARENA_BYTES];
+unsafe extern "C" {
+    /// Where the linker put the end of the stack, the data and the statics: the first byte nothing uses.
+    static __heap_base: u8;
+}
 
 #[cfg(not(feature = "js"))]
 static mut SCRATCH_REGION: [MaybeUninit<u8>; SCRATCH_BYTES] =
@@ -118,21 +125,26 @@ unsafe impl GlobalAlloc for ScratchThenTalc {
     }
 }
 
-/// Talc's memory source: [`ARENA`] first, then `memory.grow` as needed, each grown block a heap of its own.
+/// Talc's memory source: the initial memory past `__heap_base` first, then `memory.grow` as needed, each grown block a
+/// heap of its own.
 #[derive(Debug)]
 struct ArenaThenGrow {
     arena_claimed: bool,
 }
 
-// SAFETY: `acquire` never allocates, and hands Talc only memory nothing else uses: the arena (referenced nowhere
-// else) and pages `memory.grow` has just added.
+// SAFETY: `acquire` never allocates, and hands Talc only memory nothing else uses: the initial memory past
+// `__heap_base` (nothing is placed there; dlmalloc, which std's `System` may still use, only takes pages it grows) and
+// pages `memory.grow` has just added.
 unsafe impl Source for ArenaThenGrow {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         if !talc.source.arena_claimed {
             talc.source.arena_claimed = true;
-            // SAFETY: the arena is claimed once, and used by nothing but the allocator.
-            if unsafe { talc.claim((&raw mut ARENA).cast(), ARENA_BYTES) }.is_some() {
-                return Ok(());
+            let heap_base = (&raw const __heap_base) as usize;
+            if let Some(arena_bytes) = INITIAL_MEMORY_END.checked_sub(heap_base) {
+                // SAFETY: claimed once, and used by nothing but the allocator (see above).
+                if unsafe { talc.claim(heap_base as *mut u8, arena_bytes) }.is_some() {
+                    return Ok(());
+                }
             }
         }
         // Room for the allocation, its alignment and Talc's bookkeeping around a new heap (a few words).

@@ -1,6 +1,7 @@
-//! The module's own limits: its stack (256 KiB, policy/build.rs) holds the deepest payload its JSON parser accepts,
-//! on the validate path and on the mutate path (which reads the object whole, copies it and writes it back). Up to the
-//! parser's depth limit every evaluation ends in a verdict, never a trap; past it, in a rejection naming the limit.
+//! The module's own limits: its stack (48 KiB, policy/memory_layout.rs) holds the deepest payload and the deepest
+//! settings its JSON parser accepts, on the validate path, the mutate path (which reads the object whole, copies it and
+//! writes it back) and in `validate_settings`. Up to the parser's depth limit every evaluation ends in a verdict, never a
+//! trap; past it, in a rejection naming the limit. A module with a 36 KiB stack fails these tests (it traps at 113 levels).
 
 use std::sync::Arc;
 
@@ -113,4 +114,61 @@ fn the_deepest_object_the_parser_accepts_is_mutated_whole() {
         },
     );
     assert!(deepest >= 110, "the parser stopped at {deepest} levels");
+}
+
+/// Settings are read whole, from the top of their payload: the deepest value the parser accepts there is the deepest
+/// the module ever builds. Up to that depth the settings are judged (invalid: `exemptImages` must be a list of
+/// strings); past it, refused naming the limit.
+#[test]
+fn the_deepest_settings_the_parser_accepts_are_judged() {
+    let host = policy_host();
+    let mut deepest = None;
+    for depth in 100..200 {
+        let settings = json!({ "exemptImages": nested_lists(depth, json!("nginx")) });
+        let verdict = host
+            .validate_settings(&settings)
+            .unwrap_or_else(|error| panic!("settings nested {depth} deep: no answer: {error}"));
+        assert!(!verdict.valid, "settings nested {depth} deep: {verdict:?}");
+        let message = verdict.message.unwrap_or_default();
+        if message.contains("recursion limit exceeded") {
+            deepest = Some(depth - 1);
+            break;
+        }
+        assert!(
+            message.contains("exemptImages"),
+            "settings nested {depth} deep: {message}"
+        );
+    }
+    let deepest = deepest.expect("no depth up to 200 reached the parser's limit");
+    assert!(deepest >= 120, "the parser stopped at {deepest} levels");
+}
+
+/// The same settings inside a validation payload: every evaluation is a verdict (a rejection naming the settings),
+/// never a trap.
+#[test]
+fn the_deepest_settings_in_a_validation_payload_are_judged() {
+    let host = policy_host();
+    let request = deployment_request(json!("nginx"), json!(null));
+    let mut deepest = None;
+    for depth in 100..200 {
+        let settings = json!({ "exemptImages": nested_lists(depth, json!("nginx")) });
+        let verdict = host
+            .validate(&request, &settings)
+            .unwrap_or_else(|error| panic!("settings nested {depth} deep: no verdict: {error}"));
+        assert!(
+            !verdict.accepted,
+            "settings nested {depth} deep: {verdict:?}"
+        );
+        let message = verdict.message.unwrap_or_default();
+        if message.contains("recursion limit exceeded") {
+            deepest = Some(depth - 1);
+            break;
+        }
+        assert!(
+            message.contains("invalid settings"),
+            "settings nested {depth} deep: {message}"
+        );
+    }
+    let deepest = deepest.expect("no depth up to 200 reached the parser's limit");
+    assert!(deepest >= 120, "the parser stopped at {deepest} levels");
 }

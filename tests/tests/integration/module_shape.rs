@@ -1,12 +1,25 @@
-//! What the built module imports and exports: exactly what a Kubewarden waPC host provides and expects.
+//! What the built module imports and exports: exactly what a Kubewarden waPC host provides and expects; and the memory
+//! it starts with (policy/memory_layout.rs).
 
-use wasmparser::{Parser, Payload, TypeRef};
+use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef};
 
 use crate::support::{policy_host, policy_wasm};
 
 struct ModuleShape {
     imports: Vec<(String, String, bool)>,
     exports: Vec<String>,
+    /// The first memory's size at instantiation.
+    initial_memory_bytes: Option<u64>,
+    /// The constant values of the module's globals, by index (`None`: not a constant).
+    globals: Vec<Option<i64>>,
+    /// The global the module exports as `__heap_base`.
+    heap_base_global: Option<u32>,
+}
+
+impl ModuleShape {
+    fn heap_base(&self) -> Option<i64> {
+        self.globals.get(self.heap_base_global? as usize).copied()?
+    }
 }
 
 fn module_shape() -> ModuleShape {
@@ -14,6 +27,9 @@ fn module_shape() -> ModuleShape {
     let mut shape = ModuleShape {
         imports: Vec::new(),
         exports: Vec::new(),
+        initial_memory_bytes: None,
+        globals: Vec::new(),
+        heap_base_global: None,
     };
     for payload in Parser::new(0).parse_all(&bytes) {
         match payload.expect("policy.wasm is a valid module") {
@@ -30,9 +46,27 @@ fn module_shape() -> ModuleShape {
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
-                    shape
-                        .exports
-                        .push(export.expect("export entry").name.to_string());
+                    let export = export.expect("export entry");
+                    if export.name == "__heap_base" && export.kind == ExternalKind::Global {
+                        shape.heap_base_global = Some(export.index);
+                    }
+                    shape.exports.push(export.name.to_string());
+                }
+            }
+            Payload::MemorySection(reader) => {
+                if let Some(memory) = reader.into_iter().next() {
+                    let memory = memory.expect("memory entry");
+                    shape.initial_memory_bytes = Some(memory.initial << 16);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global.expect("global entry");
+                    let mut init = global.init_expr.get_operators_reader();
+                    shape.globals.push(match init.read() {
+                        Ok(Operator::I32Const { value }) => Some(i64::from(value)),
+                        _ => None,
+                    });
                 }
             }
             _ => {}
@@ -78,6 +112,24 @@ fn size_is_within_budget() {
     assert!(
         size <= 200 * 1024,
         "policy.wasm is {size} bytes, over the 200 KiB budget"
+    );
+}
+
+/// Every evaluation's memory is reset afterwards, at a cost that grows with its size (policy/build.rs): the module starts
+/// with 128 KiB, and its heap with at least 24 KiB of it, past the stack, the data and the calls' 32 KiB scratch region.
+/// A module whose data grew into that heap fails here, naming how much is left, before any benchmark shows it.
+#[test]
+fn starts_with_a_small_memory_and_room_for_the_heap() {
+    let shape = module_shape();
+    assert_eq!(shape.initial_memory_bytes, Some(128 * 1024));
+    let heap_base = shape
+        .heap_base()
+        .expect("policy.wasm exports __heap_base as a constant global");
+    let first_arena = 128 * 1024 - heap_base;
+    println!("Talc's first arena: {first_arena} bytes");
+    assert!(
+        first_arena >= 24 * 1024,
+        "only {first_arena} bytes of the initial memory are left for the heap (__heap_base {heap_base})"
     );
 }
 
