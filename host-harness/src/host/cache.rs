@@ -177,12 +177,13 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::engine::MemoryReset;
     use super::*;
 
     const MODULE: &str = r#"(module (func (export "answer") (result i32) i32.const 42))"#;
 
     fn engine() -> Engine {
-        super::super::engine::build_engine(false, true).unwrap()
+        super::super::engine::build_engine(false, true, MemoryReset::WrittenPages).unwrap()
     }
 
     fn wasm() -> Vec<u8> {
@@ -281,7 +282,8 @@ mod tests {
         assert_eq!(
             cache_key(&engine, &wasm()),
             cache_key(
-                &super::super::engine::build_engine(false, true).unwrap(),
+                &super::super::engine::build_engine(false, true, MemoryReset::WrittenPages)
+                    .unwrap(),
                 &wasm()
             )
         );

@@ -12,12 +12,56 @@ use wasmtime::{
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How much of a pool slot's linear memory (and table) is reset in place when its instance is dropped, rather than
-/// handed back to the kernel. With `PAGEMAP_SCAN` (Linux 6.7 and later) only the pages the instance wrote are reset,
-/// so the next instance in the slot takes no page faults on them: a fresh instance for the 3-container Deployment
-/// went from 19 µs to 10 µs (p50). A Rust policy's initial memory is a megabyte or two (Rust's default 1 MiB stack,
-/// its data, a heap; require-digest's is 576 KiB); 4 MiB covers that with room, and bounds what each used slot keeps
-/// resident.
+/// handed back to the kernel, so the next instance in the slot takes no page faults on it: a fresh instance for the
+/// 3-container Deployment went from 19 µs to 10 µs (p50) when this was introduced. It covers a Rust policy's initial
+/// memory (Rust's default 1 MiB stack, its data, a heap) with room, and bounds what each used slot keeps resident.
 const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest initial memory [`MemoryReset::Zero`] is chosen for. Zeroing costs about 1 µs per 100 KiB on the
+/// development machine, a `PAGEMAP_SCAN` about 2.3 µs whatever the size; measured with `host-harness bench`, p50:
+/// policy.wasm with 128 KiB of initial memory, a 3-container Deployment 17.9 → 16.6 µs and a ConfigMap 9.3 → 8.4 µs
+/// zeroing; with 192 KiB, 17.9 → 17.3 and 9.5 → 9.0; with 384 KiB, 18.0 → 19.2 µs, a loss.
+const ZERO_RESET_MAX_BYTES: u64 = 192 * 1024;
+
+/// How a pool slot's memory is put back to the module's initial image after each instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemoryReset {
+    /// Zero (and copy the data back into) all of the memory the instance had, up to [`KEEP_RESIDENT_BYTES`]:
+    /// cheapest for a small memory, such as require-digest's.
+    Zero,
+    /// Ask the kernel which pages the instance wrote (`PAGEMAP_SCAN`, Linux 6.7 and later) and reset only those:
+    /// a flat cost, cheaper for a big memory, such as a Rust policy's with its default 1 MiB stack.
+    WrittenPages,
+}
+
+impl MemoryReset {
+    /// The cheaper reset for a module (a WebAssembly binary), from the size of the memory it starts with. A module
+    /// that imports its memory, defines none, or cannot be read gets [`MemoryReset::WrittenPages`], which is never
+    /// much worse.
+    pub(crate) fn for_module(module: &[u8]) -> MemoryReset {
+        match initial_memory_bytes(module) {
+            Some(bytes) if bytes <= ZERO_RESET_MAX_BYTES => MemoryReset::Zero,
+            _ => MemoryReset::WrittenPages,
+        }
+    }
+}
+
+/// The size of the first memory a module defines, at instantiation. The memory section comes before the code, so
+/// reading stops there.
+fn initial_memory_bytes(module: &[u8]) -> Option<u64> {
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        match payload.ok()? {
+            wasmparser::Payload::MemorySection(memories) => {
+                let memory = memories.into_iter().next()?.ok()?;
+                let page_bytes = 1u64 << memory.page_size_log2.unwrap_or(16);
+                return memory.initial.checked_mul(page_bytes);
+            }
+            wasmparser::Payload::CodeSectionStart { .. } => return None,
+            _ => {}
+        }
+    }
+    None
+}
 
 /// The most linear memory a wasm32 module can address.
 pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -30,9 +74,13 @@ pub(crate) const WASM32_MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// available (its virtual-memory reservation refused, under a `ulimit -v` for example) the engine falls back
 /// to allocating on demand, which is slower to instantiate but otherwise identical.
 ///
-/// With `deadlines`, compiled code checks the epoch (see [`base_config`]); with `verbose`, says so on stderr when the
-/// pool could not be used.
-pub(crate) fn build_engine(verbose: bool, deadlines: bool) -> anyhow::Result<Engine> {
+/// With `deadlines`, compiled code checks the epoch (see [`base_config`]); `reset` says how pool slots are reset; with
+/// `verbose`, says so on stderr when the pool could not be used.
+pub(crate) fn build_engine(
+    verbose: bool,
+    deadlines: bool,
+    reset: MemoryReset,
+) -> anyhow::Result<Engine> {
     let slots = pool_slots();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(slots)
@@ -47,7 +95,10 @@ pub(crate) fn build_engine(verbose: bool, deadlines: bool) -> anyhow::Result<Eng
         .max_memory_size(WASM32_MAX_MEMORY_BYTES as usize)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .pagemap_scan(match reset {
+            MemoryReset::Zero => wasmtime::Enabled::No,
+            MemoryReset::WrittenPages => wasmtime::Enabled::Auto,
+        });
     let mut pooled = base_config(deadlines);
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
@@ -114,6 +165,8 @@ pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
 
     #[test]
@@ -122,6 +175,28 @@ mod tests {
         assert_eq!(deadline_ticks(Duration::from_millis(1)), 2);
         assert_eq!(deadline_ticks(Duration::ZERO), 1);
         assert_eq!(deadline_ticks(Duration::from_millis(15)), 3);
+    }
+
+    #[rstest]
+    #[case::policy_sized_two_pages("(module (memory 2))", MemoryReset::Zero)]
+    #[case::at_the_limit("(module (memory 3))", MemoryReset::Zero)]
+    #[case::rust_default_stack("(module (memory 17))", MemoryReset::WrittenPages)]
+    #[case::imported_memory(
+        r#"(module (import "env" "memory" (memory 1)))"#,
+        MemoryReset::WrittenPages
+    )]
+    #[case::no_memory("(module)", MemoryReset::WrittenPages)]
+    fn the_reset_follows_the_initial_memory(#[case] wat: &str, #[case] expected: MemoryReset) {
+        let module = wat::parse_str(wat).unwrap();
+        assert_eq!(MemoryReset::for_module(&module), expected);
+    }
+
+    #[test]
+    fn an_unreadable_module_gets_the_reset_that_is_never_much_worse() {
+        assert_eq!(
+            MemoryReset::for_module(b"\0asm\x01\0\0\0garbage"),
+            MemoryReset::WrittenPages
+        );
     }
 
     #[test]

@@ -126,7 +126,11 @@ impl PolicyHost {
         let memory_limit_bytes = options
             .memory_limit_bytes
             .min(engine::WASM32_MAX_MEMORY_BYTES);
-        let engine = engine::build_engine(options.verbose, options.timeout.is_some())?;
+        let engine = engine::build_engine(
+            options.verbose,
+            options.timeout.is_some(),
+            engine::MemoryReset::for_module(&module_bytes),
+        )?;
         let cache_dir = if options.cache {
             cache::default_cache_dir()
         } else {
