@@ -257,7 +257,7 @@ impl PolicyHost {
         timings: &mut EvaluationTimings,
     ) -> Result<Vec<u8>, EvaluationError> {
         let instantiating = Instant::now();
-        let deadline = self.timeout.map(|timeout| Instant::now() + timeout);
+        let deadline = self.timeout.map(|timeout| instantiating + timeout);
         let wasi = self.imports_wasi.then(|| self.wasi_context());
         let state = StoreState::new(
             operation,
@@ -307,12 +307,10 @@ impl PolicyHost {
         let get = |store: &mut Store<StoreState>, export: Option<&ModuleExport>| {
             export.and_then(|export| instance.get_module_export(&mut *store, export))
         };
-        if get(store, exports.memory.as_ref())
+        let memory = get(store, exports.memory.as_ref())
             .and_then(Extern::into_memory)
-            .is_none()
-        {
-            return Err(Failure::Missing("memory"));
-        }
+            .ok_or(Failure::Missing("memory"))?;
+        store.data_mut().guest_memory = Some(memory);
         for (name, init) in &exports.init {
             if let Some(init) = get(store, Some(init)).and_then(Extern::into_func) {
                 run_init_function(store, init, name)?;
