@@ -147,14 +147,14 @@ def main(results):
     row("  the same request alone in its process (no big request before it)", fmt_us(alone))
     row("  native rule on the same payload (criterion median)", fmt_us(native[HEADLINE_REQUEST]))
     ratio = evaluation / native[HEADLINE_REQUEST]
-    row("wasm / native, 3-container Deployment (whole evaluation / native)", f"{ratio:.1f}x", "<= 3x", ratio <= 3)
+    row("wasm / native, 3-container Deployment (whole evaluation / native)", f"{ratio:.2f}x", "<= 3x", ratio <= 3)
     common = [n for n in by_name if n in native and not by_name[n]["verdict"].startswith("error")]
     whole = [by_name[n]["figures"]["evaluation"]["p50_ns"] / native[n] for n in common]
     guest = [by_name[n]["figures"]["guest_call"]["p50_ns"] / native[n] for n in common]
     geomean = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs))
-    row(f"wasm / native, geometric mean over {len(common)} requests (whole evaluation)", f"{geomean(whole):.1f}x",
+    row(f"wasm / native, geometric mean over {len(common)} requests (whole evaluation)", f"{geomean(whole):.2f}x",
         "<= 3x", geomean(whole) <= 3)
-    row(f"wasm / native, geometric mean over {len(common)} requests (guest call only)", f"{geomean(guest):.1f}x")
+    row(f"wasm / native, geometric mean over {len(common)} requests (guest call only)", f"{geomean(guest):.2f}x")
 
     runs = [gnu_time(os.path.join(results, f"check-10k.{n}.time")) for n in (1, 2, 3)]
     ours_10k = load(results, "ours-10k.json")
