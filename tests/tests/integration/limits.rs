@@ -116,30 +116,38 @@ fn the_deepest_object_the_parser_accepts_is_mutated_whole() {
     assert!(deepest >= 110, "the parser stopped at {deepest} levels");
 }
 
-/// Settings are read whole, from the top of their payload: the deepest value the parser accepts there is the deepest
-/// the module ever builds. Up to that depth the settings are judged (invalid: `exemptImages` must be a list of
-/// strings); past it, refused naming the limit.
-#[test]
-fn the_deepest_settings_the_parser_accepts_are_judged() {
-    let host = policy_host();
-    let mut deepest = None;
+/// Gives `answer` settings nested deeper and deeper until the module answers that the parser's depth limit is
+/// exceeded; every answer before that must refuse the settings (`exemptImages` must be a list of strings) with a
+/// message containing `refusal`. `answer` returns whether the module accepted, and its message.
+fn deepest_settings_refused(answer: impl Fn(&Value) -> (bool, String), refusal: &str) -> usize {
     for depth in 100..200 {
         let settings = json!({ "exemptImages": nested_lists(depth, json!("nginx")) });
-        let verdict = host
-            .validate_settings(&settings)
-            .unwrap_or_else(|error| panic!("settings nested {depth} deep: no answer: {error}"));
-        assert!(!verdict.valid, "settings nested {depth} deep: {verdict:?}");
-        let message = verdict.message.unwrap_or_default();
+        let (accepted, message) = answer(&settings);
+        assert!(!accepted, "settings nested {depth} deep were accepted");
         if message.contains("recursion limit exceeded") {
-            deepest = Some(depth - 1);
-            break;
+            return depth - 1;
         }
         assert!(
-            message.contains("exemptImages"),
+            message.contains(refusal),
             "settings nested {depth} deep: {message}"
         );
     }
-    let deepest = deepest.expect("no depth up to 200 reached the parser's limit");
+    panic!("no depth up to 200 reached the parser's limit");
+}
+
+/// Settings are read whole, from the top of their payload: the deepest value the parser accepts there is the deepest
+/// the module ever builds. Up to that depth the settings are judged; past it, refused naming the limit.
+#[test]
+fn the_deepest_settings_the_parser_accepts_are_judged() {
+    let deepest = deepest_settings_refused(
+        |settings| {
+            let verdict = policy_host()
+                .validate_settings(settings)
+                .unwrap_or_else(|error| panic!("no answer: {error}"));
+            (verdict.valid, verdict.message.unwrap_or_default())
+        },
+        "exemptImages",
+    );
     assert!(deepest >= 120, "the parser stopped at {deepest} levels");
 }
 
@@ -147,28 +155,15 @@ fn the_deepest_settings_the_parser_accepts_are_judged() {
 /// never a trap.
 #[test]
 fn the_deepest_settings_in_a_validation_payload_are_judged() {
-    let host = policy_host();
     let request = deployment_request(json!("nginx"), json!(null));
-    let mut deepest = None;
-    for depth in 100..200 {
-        let settings = json!({ "exemptImages": nested_lists(depth, json!("nginx")) });
-        let verdict = host
-            .validate(&request, &settings)
-            .unwrap_or_else(|error| panic!("settings nested {depth} deep: no verdict: {error}"));
-        assert!(
-            !verdict.accepted,
-            "settings nested {depth} deep: {verdict:?}"
-        );
-        let message = verdict.message.unwrap_or_default();
-        if message.contains("recursion limit exceeded") {
-            deepest = Some(depth - 1);
-            break;
-        }
-        assert!(
-            message.contains("invalid settings"),
-            "settings nested {depth} deep: {message}"
-        );
-    }
-    let deepest = deepest.expect("no depth up to 200 reached the parser's limit");
+    let deepest = deepest_settings_refused(
+        |settings| {
+            let verdict = policy_host()
+                .validate(&request, settings)
+                .unwrap_or_else(|error| panic!("no verdict: {error}"));
+            (verdict.accepted, verdict.message.unwrap_or_default())
+        },
+        "invalid settings",
+    );
     assert!(deepest >= 120, "the parser stopped at {deepest} levels");
 }
