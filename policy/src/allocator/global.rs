@@ -22,8 +22,9 @@ mod layout {
 }
 
 /// The calls' scratch region, a static: the 3-container Deployment's call allocates 13 KB (its payload included).
-/// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows memory,
-/// which the host then also resets after the evaluation; a request that big costs that much more, the next one nothing.
+/// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows
+/// memory, which the host then also resets after the evaluation: a request that big costs that much more, the next
+/// one nothing.
 const SCRATCH_BYTES: usize = 32 * 1024;
 
 /// The end of the initial memory: Talc's first arena runs from `__heap_base` to here.

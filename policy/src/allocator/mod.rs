@@ -7,8 +7,8 @@
 //! back when the slot is reused): two `mprotect` calls with TLB shootdowns on every other core, measured at ~10 % of
 //! `host-harness check`'s CPU. Here the first heap is the rest of the module's initial memory, past its stack and
 //! data (`memory_layout.rs`), so an ordinary evaluation never grows memory; a request too big for it grows memory as
-//! before. Measured with `host-harness bench` on a 3-container Deployment: a fresh
-//! instance went from 8.2 to 3.4 µs (p50). (dlmalloc stays linked, ~5 KiB: std allocates its thread handle with
+//! before. Measured with `host-harness bench` on a 3-container Deployment: a fresh instance went from 8.2 to 3.4 µs
+//! (p50). (dlmalloc stays linked, ~5 KiB: std allocates its thread handle with
 //! `System` directly, and once_cell, used by the SDK, can ask for it.)
 //!
 //! The scratch region is switched on at the end of `wapc_init` ([`start_scratch`]): what the waPC guest allocates

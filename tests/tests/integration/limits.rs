@@ -1,7 +1,8 @@
 //! The module's own limits: its stack (48 KiB, policy/memory_layout.rs) holds the deepest payload and the deepest
 //! settings its JSON parser accepts, on the validate path, the mutate path (which reads the object whole, copies it and
-//! writes it back) and in `validate_settings`. Up to the parser's depth limit every evaluation ends in a verdict, never a
-//! trap; past it, in a rejection naming the limit. A module with a 36 KiB stack fails these tests (it traps at 113 levels).
+//! writes it back) and in `validate_settings`. Up to the parser's depth limit every evaluation ends in a verdict, never
+//! a trap; past it, in a rejection naming the limit. A module with a 36 KiB stack fails these tests (it traps at 113
+//! levels).
 
 use std::sync::Arc;
 

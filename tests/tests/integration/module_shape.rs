@@ -115,9 +115,9 @@ fn size_is_within_budget() {
     );
 }
 
-/// Every evaluation's memory is reset afterwards, at a cost that grows with its size (policy/build.rs): the module starts
-/// with 128 KiB, and its heap with at least 24 KiB of it, past the stack, the data and the calls' 32 KiB scratch region.
-/// A module whose data grew into that heap fails here, naming how much is left, before any benchmark shows it.
+/// Every evaluation's memory is reset afterwards, at a cost that grows with its size (policy/build.rs): the module
+/// starts with 128 KiB, and its heap with at least 24 KiB of it, past the stack, the data and the calls' 32 KiB scratch
+/// region. A module whose data grew into that heap fails here, naming how much is left, before any benchmark shows it.
 #[test]
 fn starts_with_a_small_memory_and_room_for_the_heap() {
     let shape = module_shape();
