@@ -76,8 +76,8 @@ EOF
 
 log "host-harness bench (fresh instance per evaluation)"
 "$harness" bench "$policy" --iterations 3000 --warmup 300 --output json >"$results/bench.json"
-# The same request alone in its process: in the run above the 300-container fixture comes first, and what it leaves
-# resident in the pool slot is reset after every later evaluation (README, Performance).
+# The same request alone in its process: in the run above the 300-container fixture comes first; the two figures
+# agreeing shows a big request leaves no cost behind for later evaluations (README, Performance).
 "$harness" bench "$policy" "$root/bench/requests/deployment-three-containers.json" --iterations 3000 --warmup 300 \
   --output json >"$results/bench-alone.json"
 
