@@ -17,6 +17,10 @@
 //! object, is kept as it came, so the rule's "must be a list, found …" messages are unchanged. Duplicate keys behave
 //! as in `Value` (the last one counts), because kept fields go into the same `serde_json::Map`.
 //!
+//! Two readers give that value. [`read_fast`] (the `fast` module) goes over the bytes once, building only the kept
+//! fields, and answers for every well-formed payload but those with escaped keys or deep nesting; [`read_with_serde`]
+//! reads through serde's visitors, with serde_json's exact errors, and answers the rest. The tests hold them equal.
+//!
 //! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, kind, subResource,
 //! name, object and oldObject; the object's metadata name and generateName) and `workload.rs` (the pod spec at every
 //! [`pod_spec_location`](crate::workload::pod_spec_location), its container lists and volumes, their name and image).
@@ -27,6 +31,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+mod fast;
 
 /// What of a JSON value to keep.
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +92,30 @@ pub const PAYLOAD: Shape = Shape::Object(&[("request", REQUEST), ("settings", Sh
 /// Parses `json` as `serde_json::from_slice::<Value>` would, keeping only what `shape` names. Fails with the same
 /// error as `serde_json::from_slice::<Value>(json)`, except on the faults in dropped fields the module documentation
 /// lists, which it does not look for.
+///
+/// Reads with [`read_fast`] where it answers (every well-formed payload seen in practice), else with
+/// [`read_with_serde`]: the same value either way.
 pub fn read(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
+    if let Ok(text) = std::str::from_utf8(json)
+        && let Some(value) = read_fast(text, shape)
+    {
+        return Ok(value);
+    }
+    read_with_serde(json, shape)
+}
+
+/// [`read`]'s fast path alone: the value [`read_with_serde`] gives, or `None` where only serde_json can tell (an
+/// error, an escaped key, deep nesting; see the `fast` module). Public for the tests that hold the two equal.
+pub fn read_fast(text: &str, shape: Shape) -> Option<Value> {
+    match shape {
+        // Nothing to prune: serde_json's own parse is the fastest whole one.
+        Shape::Whole => None,
+        shape => fast::read(text, shape),
+    }
+}
+
+/// [`read`] through serde's visitors only, with serde_json's exact errors.
+pub fn read_with_serde(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
     if std::str::from_utf8(json).is_err() {
         // Not JSON, but which error a whole parse reports (a syntax error may come first) is worth the slow path.
         return Err(serde_json::from_slice::<Value>(json)

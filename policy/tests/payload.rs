@@ -329,3 +329,146 @@ proptest! {
         }
     }
 }
+
+/// The fast path (`payload::read_fast`) gives what the serde path gives, or leaves the payload to it.
+fn assert_fast_path_agrees(json: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(json).ok()?;
+    let fast = payload::read_fast(text, PAYLOAD)?;
+    match payload::read_with_serde(json, PAYLOAD) {
+        Ok(value) => assert_eq!(fast, value, "input: {text}"),
+        Err(error) => panic!("the fast path read what serde_json refuses ({error}): {text}"),
+    }
+    Some(fast)
+}
+
+/// Which path reads a payload.
+#[derive(Debug, PartialEq)]
+enum Reader {
+    Fast,
+    Serde,
+}
+
+#[rstest]
+#[case::compact(r#"{"request":{"operation":"CREATE","object":{"spec":{"containers":[{"name":"a","image":"b"}]}}},"settings":{}}"#, Reader::Fast)]
+#[case::whitespace_everywhere(
+    " {\n\t\"request\" :\r{ \"operation\" : \"CREATE\" , \"object\" : { } } , \"settings\" : { \"a\" : [ 1 , 2 ] } } \n",
+    Reader::Fast
+)]
+#[case::empty_containers(
+    r#"{"request":{"x":{},"y":[],"object":{"spec":{"containers":[]}}}}"#,
+    Reader::Fast
+)]
+#[case::every_literal_and_number_dropped(
+    r#"{"request":{"x":[true,false,null,0,-0,12,-3.25,1e5,2E-3,4.5e+6,-0.0e0]}}"#,
+    Reader::Fast
+)]
+#[case::escapes_in_a_dropped_string(
+    r#"{"request":{"x":"a\"b\\c\/d\be\ff\ng\rh\ti\u00e9\uD83D\uDE00"}}"#,
+    Reader::Fast
+)]
+#[case::escape_in_a_kept_string(
+    r#"{"request":{"operation":"CRE\u0041TE","name":"a\"b"}}"#,
+    Reader::Fast
+)]
+#[case::kept_values_of_other_types(r#"{"request":{"name":5,"operation":null,"kind":{"kind":"Pod","n":[1.5,{"a":true}]},"object":"x"}}"#, Reader::Fast)]
+#[case::non_ascii_text(
+    r#"{"request":{"name":"é😀","x":"日本語","object":{"metadata":{"name":"ünïcode"}}}}"#,
+    Reader::Fast
+)]
+#[case::duplicate_kept_keys(r#"{"request":{"name":"a","name":"b","object":{"spec":{"containers":[{"image":"c","image":"d"}]}}}}"#, Reader::Fast)]
+#[case::nested_dropped_values(r#"{"request":{"x":[[[{"a":[{"b":{}}]}]],{"c":[[],{}]}],"object":{"spec":{"y":{"z":[1,[2,[3]]]}}}}}"#, Reader::Fast)]
+#[case::not_an_object(r#"["request",{"a":1}]"#, Reader::Fast)]
+#[case::a_string_of_seven_eight_and_nine_bytes(
+    r#"{"request":{"a":"1234567","b":"12345678","c":"123456789","name":"12345678"}}"#,
+    Reader::Fast
+)]
+#[case::an_escaped_key(r#"{"request":{"n\u0061me":"a"}}"#, Reader::Serde)]
+#[case::nesting_past_a_hundred(&format!(r#"{{"request":{{"x":{}1{}}}}}"#, "[".repeat(120), "]".repeat(120)), Reader::Serde)]
+#[case::kept_nesting_past_a_hundred(&format!(r#"{{"settings":{}1{}}}"#, "[".repeat(120), "]".repeat(120)), Reader::Serde)]
+#[case::trailing_comma_in_an_object(r#"{"request":{"x":1,}}"#, Reader::Serde)]
+#[case::trailing_comma_in_a_dropped_list(r#"{"request":{"x":[1,]}}"#, Reader::Serde)]
+#[case::trailing_comma_in_a_kept_list(
+    r#"{"request":{"object":{"spec":{"containers":[{},]}}}}"#,
+    Reader::Serde
+)]
+#[case::missing_comma(r#"{"request":{"x":1 "y":2}}"#, Reader::Serde)]
+#[case::missing_colon(r#"{"request":{"x" 1}}"#, Reader::Serde)]
+#[case::mismatched_brackets(r#"{"request":{"x":[1}}}"#, Reader::Serde)]
+#[case::unclosed_object(r#"{"request":{"x":1}"#, Reader::Serde)]
+#[case::key_not_a_string(r#"{"request":{x:1}}"#, Reader::Serde)]
+#[case::leading_zero(r#"{"request":{"x":01}}"#, Reader::Serde)]
+#[case::bare_minus(r#"{"request":{"x":-}}"#, Reader::Serde)]
+#[case::no_digit_after_the_point(r#"{"request":{"x":1.}}"#, Reader::Serde)]
+#[case::no_digit_in_the_exponent(r#"{"request":{"x":1e+}}"#, Reader::Serde)]
+#[case::a_misspelt_literal(r#"{"request":{"x":nul}}"#, Reader::Serde)]
+#[case::a_literal_run_on(r#"{"request":{"x":truex}}"#, Reader::Serde)]
+#[case::an_unknown_escape(r#"{"request":{"x":"\q"}}"#, Reader::Serde)]
+#[case::a_short_unicode_escape(r#"{"request":{"x":"\u12"}}"#, Reader::Serde)]
+#[case::a_control_character("{\"request\":{\"x\":\"a\tb\"}}", Reader::Serde)]
+#[case::a_control_character_after_eight_bytes(
+    "{\"request\":{\"x\":\"12345678\x01\"}}",
+    Reader::Serde
+)]
+#[case::an_unterminated_string(r#"{"request":{"x":"abc"#, Reader::Serde)]
+#[case::trailing_characters(r#"{"request":{}} {}"#, Reader::Serde)]
+#[case::a_lone_surrogate_in_a_kept_string(r#"{"request":{"name":"\ud800"}}"#, Reader::Serde)]
+#[case::a_kept_number_out_of_range(r#"{"request":{"name":1e400}}"#, Reader::Serde)]
+fn the_fast_path_reads_what_it_can_and_leaves_the_rest_to_serde(
+    #[case] json: &str,
+    #[case] reader: Reader,
+) {
+    let fast = assert_fast_path_agrees(json.as_bytes());
+    let taken = if fast.is_some() {
+        Reader::Fast
+    } else {
+        Reader::Serde
+    };
+    assert_eq!(taken, reader, "input: {json}");
+}
+
+#[test]
+fn the_fast_path_reads_every_fixture_payload() {
+    for (name, payload, _) in fixture_payloads() {
+        assert!(assert_fast_path_agrees(&payload).is_some(), "{name}");
+    }
+}
+
+/// A real payload with one byte inserted, replaced or removed: mostly broken JSON, of every kind.
+fn edited_payload() -> impl Strategy<Value = Vec<u8>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bench/requests/deployment-three-containers.json"
+    );
+    let request: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let payload = json!({"request": request, "settings": {"exemptImages": ["a/*"]}})
+        .to_string()
+        .into_bytes();
+    let length = payload.len();
+    let byte = prop::sample::select(b"\"\\{}[],: \t\n0123-+.eEtfnu\x01\xc3a".to_vec());
+    (0..length, 0..3u8, byte).prop_map(move |(at, edit, byte)| {
+        let mut edited = payload.clone();
+        match edit {
+            0 => edited.insert(at, byte),
+            1 => edited[at] = byte,
+            _ => drop(edited.remove(at)),
+        }
+        edited
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn an_edited_payload_reads_as_serde_reads_it(json in edited_payload()) {
+        assert_fast_path_agrees(&json);
+    }
+
+    #[test]
+    fn arbitrary_json_text_reads_as_serde_reads_it(value in any_json(), pretty in any::<bool>()) {
+        let payload = json!({"request": {"object": value.clone(), "x": value}, "settings": {}});
+        let text = if pretty { serde_json::to_string_pretty(&payload) } else { serde_json::to_string(&payload) };
+        let text = text.unwrap();
+        prop_assert!(assert_fast_path_agrees(text.as_bytes()).is_some(), "{}", text);
+    }
+}
