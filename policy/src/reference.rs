@@ -33,8 +33,8 @@ pub const TAG_MAX_LEN: usize = 128;
 const DEFAULT_DOMAIN: &str = "docker.io";
 /// Docker Hub's old name, normalized to [`DEFAULT_DOMAIN`].
 const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
-/// The namespace of Docker Hub's official images (`nginx` is `docker.io/library/nginx`).
-const OFFICIAL_REPOSITORY_NAMESPACE: &str = "library";
+/// The namespace of Docker Hub's official images, with its slash (`nginx` is `docker.io/library/nginx`).
+const OFFICIAL_REPOSITORY_NAMESPACE: &str = "library/";
 
 /// A digest algorithm registered with the OCI image spec whose encoded part is lowercase hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -232,10 +232,11 @@ impl Digest {
                 algorithm: algorithm_name.to_string(),
                 allowed: allowed.to_vec(),
             })?;
-        if let Some(found) = encoded
-            .chars()
-            .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
+        if let Some(at) = encoded
+            .bytes()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         {
+            let found = encoded[at..].chars().next().unwrap_or_default();
             return Err(match found {
                 'A'..='F' => ReferenceError::DigestUppercaseHex { algorithm, found },
                 _ => ReferenceError::DigestNotHex { algorithm, found },
@@ -330,18 +331,18 @@ impl ImageReference {
         let digest = digest
             .map(|digest| Digest::parse(digest, allowed))
             .transpose()?;
-        let parsed = ImageReference {
+        // containerd parses what the kubelet pulls with ParseNormalizedNamed, which limits the *normalized* name.
+        let (domain_normalized, namespace) = normalized_domain_and_namespace(domain, path);
+        let length = domain_normalized.len() + "/".len() + namespace.len() + path.len();
+        if length > NAME_MAX_LEN {
+            return Err(ReferenceError::NameTooLong { length });
+        }
+        Ok(ImageReference {
             domain: domain.map(str::to_string),
             path: path.to_string(),
             tag: tag.map(str::to_string),
             digest,
-        };
-        // containerd parses what the kubelet pulls with ParseNormalizedNamed, which limits the *normalized* name.
-        let length = parsed.normalized_name().len();
-        if length > NAME_MAX_LEN {
-            return Err(ReferenceError::NameTooLong { length });
-        }
-        Ok(parsed)
+        })
     }
 
     pub fn domain(&self) -> Option<&str> {
@@ -363,15 +364,9 @@ impl ImageReference {
     /// The repository as Docker names it: `nginx` is `docker.io/library/nginx`, `user/app` is `docker.io/user/app`,
     /// `index.docker.io/x` is `docker.io/x`... (no tag, no digest).
     pub fn normalized_name(&self) -> String {
-        let domain = match self.domain.as_deref() {
-            None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
-            Some(domain) => domain,
-        };
-        if domain == DEFAULT_DOMAIN && !self.path.contains('/') {
-            format!("{domain}/{OFFICIAL_REPOSITORY_NAMESPACE}/{}", self.path)
-        } else {
-            format!("{domain}/{}", self.path)
-        }
+        let (domain, namespace) =
+            normalized_domain_and_namespace(self.domain.as_deref(), &self.path);
+        format!("{domain}/{namespace}{}", self.path)
     }
 
     /// The whole reference with its name normalized, tag and digest as written: `nginx:1.27` is
@@ -404,6 +399,23 @@ impl fmt::Display for ImageReference {
         written.push_str(&self.path);
         self.write_tag_and_digest(&mut written);
         f.write_str(&written)
+    }
+}
+
+/// The registry of a name as Docker normalizes it, and the namespace it puts before the path: `nginx` is
+/// (`docker.io`, `library/`), `index.docker.io/user/app` is (`docker.io`, ``).
+fn normalized_domain_and_namespace<'a>(
+    domain: Option<&'a str>,
+    path: &str,
+) -> (&'a str, &'static str) {
+    let domain = match domain {
+        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+        Some(domain) => domain,
+    };
+    if domain == DEFAULT_DOMAIN && !path.contains('/') {
+        (domain, OFFICIAL_REPOSITORY_NAMESPACE)
+    } else {
+        (domain, "")
     }
 }
 
@@ -536,12 +548,13 @@ fn is_path_component(component: &str) -> bool {
 }
 
 fn check_tag(tag: &str) -> Result<(), ReferenceError> {
-    let mut chars = tag.chars();
-    let first_ok = match chars.next() {
+    // Bytes, not chars: every allowed character is ASCII, and no byte of a non-ASCII character is.
+    let mut bytes = tag.bytes();
+    let first_ok = match bytes.next() {
         None => return Err(ReferenceError::EmptyTag),
-        Some(first) => first.is_ascii_alphanumeric() || first == '_',
+        Some(first) => first.is_ascii_alphanumeric() || first == b'_',
     };
-    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
         return Err(ReferenceError::InvalidTag {
             tag: tag.to_string(),
         });
