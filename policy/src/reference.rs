@@ -294,7 +294,8 @@ impl ImageReference {
         if reference.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        if reference.trim() != reference {
+        // Lengths, not contents: comparing the two strings would read the whole reference again.
+        if reference.trim().len() != reference.len() {
             return Err(ReferenceError::SurroundingWhitespace);
         }
         let (name_and_tag, digest) = match reference.split_once('@') {
