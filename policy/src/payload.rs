@@ -96,21 +96,19 @@ pub const PAYLOAD: Shape = Shape::Object(&[("request", REQUEST), ("settings", Sh
 /// Reads with [`read_fast`] where it answers (every well-formed payload seen in practice), else with
 /// [`read_with_serde`]: the same value either way.
 pub fn read(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
-    if let Ok(text) = std::str::from_utf8(json)
-        && let Some(value) = read_fast(text, shape)
-    {
-        return Ok(value);
+    match read_fast(json, shape) {
+        Some(value) => Ok(value),
+        None => read_with_serde(json, shape),
     }
-    read_with_serde(json, shape)
 }
 
 /// [`read`]'s fast path alone: the value [`read_with_serde`] gives, or `None` where only serde_json can tell (an
 /// error, an escaped key, deep nesting; see the `fast` module). Public for the tests that hold the two equal.
-pub fn read_fast(text: &str, shape: Shape) -> Option<Value> {
+pub fn read_fast(json: &[u8], shape: Shape) -> Option<Value> {
     match shape {
         // Nothing to prune: serde_json's own parse is the fastest whole one.
         Shape::Whole => None,
-        shape => fast::read(text, shape),
+        shape => fast::read(json, shape),
     }
 }
 

@@ -332,8 +332,8 @@ proptest! {
 
 /// The fast path (`payload::read_fast`) gives what the serde path gives, or leaves the payload to it.
 fn assert_fast_path_agrees(json: &[u8]) -> Option<Value> {
-    let text = std::str::from_utf8(json).ok()?;
-    let fast = payload::read_fast(text, PAYLOAD)?;
+    let fast = payload::read_fast(json, PAYLOAD)?;
+    let text = String::from_utf8_lossy(json);
     match payload::read_with_serde(json, PAYLOAD) {
         Ok(value) => assert_eq!(fast, value, "input: {text}"),
         Err(error) => panic!("the fast path read what serde_json refuses ({error}): {text}"),
@@ -382,7 +382,12 @@ enum Reader {
     r#"{"request":{"a":"1234567","b":"12345678","c":"123456789","name":"12345678"}}"#,
     Reader::Fast
 )]
+#[case::settings_of_every_type(
+    r#"{"settings":{"a":[1,2.5,-0,1e2,true,false,null,{"b":"c","d":[]}],"e":{}}}"#,
+    Reader::Fast
+)]
 #[case::an_escaped_key(r#"{"request":{"n\u0061me":"a"}}"#, Reader::Serde)]
+#[case::an_escaped_key_in_kept_settings(r#"{"settings":{"d\u0065":1}}"#, Reader::Serde)]
 #[case::nesting_past_a_hundred(&format!(r#"{{"request":{{"x":{}1{}}}}}"#, "[".repeat(120), "]".repeat(120)), Reader::Serde)]
 #[case::kept_nesting_past_a_hundred(&format!(r#"{{"settings":{}1{}}}"#, "[".repeat(120), "]".repeat(120)), Reader::Serde)]
 #[case::trailing_comma_in_an_object(r#"{"request":{"x":1,}}"#, Reader::Serde)]
@@ -424,6 +429,28 @@ fn the_fast_path_reads_what_it_can_and_leaves_the_rest_to_serde(
         Reader::Serde
     };
     assert_eq!(taken, reader, "input: {json}");
+}
+
+/// UTF-8 is checked where the fast path meets a byte past ASCII, which only a string may hold.
+#[rstest]
+#[case::two_three_and_four_byte_characters(
+    b"{\"request\":{\"x\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"name\":\"\xc3\xa9\"}}",
+    Reader::Fast
+)]
+#[case::a_stray_continuation_byte(b"{\"request\":{\"x\":\"a\x80\"}}", Reader::Serde)]
+#[case::an_overlong_encoding(b"{\"request\":{\"x\":\"\xc0\xaf\"}}", Reader::Serde)]
+#[case::an_encoded_surrogate(b"{\"request\":{\"x\":\"\xed\xa0\x80\"}}", Reader::Serde)]
+#[case::past_the_last_code_point(b"{\"request\":{\"x\":\"\xf4\x90\x80\x80\"}}", Reader::Serde)]
+#[case::a_character_cut_short(b"{\"request\":{\"x\":\"\xe2\x82\"}}", Reader::Serde)]
+#[case::a_character_cut_short_in_a_key(b"{\"request\":{\"\xe2\x82\":1}}", Reader::Serde)]
+#[case::outside_a_string(b"{\"request\":{\"x\":\xc3\xa9}}", Reader::Serde)]
+fn the_fast_path_checks_utf8_as_serde_does(#[case] json: &[u8], #[case] reader: Reader) {
+    let taken = match assert_fast_path_agrees(json) {
+        Some(_) => Reader::Fast,
+        None => Reader::Serde,
+    };
+    assert_eq!(taken, reader, "input: {}", String::from_utf8_lossy(json));
+    assert_same_outcome(json);
 }
 
 #[test]
