@@ -76,66 +76,66 @@ impl<'a> Scanner<'a> {
 
     /// An object with only `fields` kept, or all of it; `at` is on its `{`.
     fn object(&mut self, fields: Option<&[(&'static str, Shape)]>, depth: usize) -> Option<Value> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.at += 1;
         let mut object = Map::new();
-        self.skip_whitespace();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(Value::Object(object));
-        }
-        loop {
-            self.skip_whitespace();
-            let key = self.plain_key()?;
-            self.expect(b':')?;
+        self.each_item(b'}', depth, |scanner| {
+            let key = scanner.plain_key()?;
+            scanner.expect(b':')?;
             // As in a `Value`, a repeated key keeps its last value.
             match fields {
                 None => {
-                    let value = self.value(Shape::Whole, depth)?;
+                    let value = scanner.value(Shape::Whole, depth)?;
                     object.insert(std::str::from_utf8(key).ok()?.to_owned(), value);
                 }
                 Some(fields) => match fields.iter().find(|(name, _)| name.as_bytes() == key) {
                     Some(&(name, shape)) => {
-                        let value = self.value(shape, depth)?;
+                        let value = scanner.value(shape, depth)?;
                         object.insert(name.to_owned(), value);
                     }
-                    None => self.skip_value(depth)?,
+                    None => scanner.skip_value(depth)?,
                 },
             }
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(Value::Object(object));
-                }
-                _ => return None,
-            }
-        }
+            Some(())
+        })?;
+        Some(Value::Object(object))
     }
 
     /// A list, each item kept as `item` says; `at` is on its `[`.
     fn list(&mut self, item: Shape, depth: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        self.each_item(b']', depth, |scanner| {
+            items.push(scanner.value(item, depth)?);
+            Some(())
+        })?;
+        Some(Value::Array(items))
+    }
+
+    /// The members of an object or the items of a list, each read by `read_item`, with the commas between them and
+    /// the `close` bracket after; `at` is on the opening bracket, the container's nesting is `depth`.
+    #[inline(always)]
+    fn each_item(
+        &mut self,
+        close: u8,
+        depth: usize,
+        mut read_item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.at += 1;
-        let mut items = Vec::new();
         self.skip_whitespace();
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.at += 1;
-            return Some(Value::Array(items));
+            return Some(());
         }
         loop {
-            items.push(self.value(item, depth)?);
+            self.skip_whitespace();
+            read_item(self)?;
             self.skip_whitespace();
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                byte if byte == close => {
                     self.at += 1;
-                    return Some(Value::Array(items));
+                    return Some(());
                 }
                 _ => return None,
             }
