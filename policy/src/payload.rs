@@ -6,11 +6,13 @@
 //! fields in [`PAYLOAD`], each exactly what a whole parse holds for it.
 //!
 //! Every other field is skipped, checked as serde_json's `IgnoredAny` checks it (JSON syntax, string escapes, control
-//! characters) and for UTF-8, but not for number range, surrogate pairing or nesting depth. So a payload whose only faults are in fields the rule never reads
-//! (a `1e400` replica count, an annotation nested 200 deep, a lone `\ud800` escape) is judged on its images, where a
-//! whole parse would refuse it; the API server itself decodes such fields leniently or rejects the object before any
-//! policy sees it. Skipping this way took the native `validate` of a 3-container Deployment from 173 k to 147 k
-//! instructions. Any other malformed payload fails with the whole parse's own error.
+//! characters) and for UTF-8, but not for number range, surrogate pairing or nesting depth. So a payload whose only
+//! faults are in fields the rule never reads (a `1e400` replica count, an annotation nested 200 deep, a lone `\ud800`
+//! escape) is judged on its images, where a whole parse would refuse it; the API server itself decodes such fields
+//! leniently or rejects the object before any policy sees it. Skipping this way took the native `validate` of a
+//! 3-container Deployment from 173 k to 147 k instructions. Any other malformed payload fails, with the whole parse's
+//! own error; only inside a dropped value may the wording differ where serde_json words the same fault two ways (`[1,]`
+//! is "trailing comma" to a whole parse, "expected value" to `IgnoredAny`).
 //!
 //! A kept field is kept whole, with its JSON type: a `containers` that is not a list, or a container that is not an
 //! object, is kept as it came, so the rule's "must be a list, found …" messages are unchanged. Duplicate keys behave
@@ -88,9 +90,10 @@ const REQUEST: Shape = Shape::Object(&[
 /// Kubewarden's validation payload: `{"request": <AdmissionRequest>, "settings": {...}}`.
 pub const PAYLOAD: Shape = Shape::Object(&[("request", REQUEST), ("settings", Shape::Whole)]);
 
-/// Parses `json` as `serde_json::from_slice::<Value>` would, keeping only what `shape` names. Fails with the same
-/// error as `serde_json::from_slice::<Value>(json)`, except on the faults in dropped fields the module documentation
-/// lists, which it does not look for.
+/// Parses `json` as `serde_json::from_slice::<Value>` would, keeping only what `shape` names. Fails wherever
+/// `serde_json::from_slice::<Value>(json)` fails, with its error, except on the faults in dropped fields the module
+/// documentation lists, which it does not look for (and, inside a dropped value, with `IgnoredAny`'s wording of the
+/// same fault where it differs).
 ///
 /// Reads with [`read_fast`] where it answers (every well-formed payload seen in practice), else with
 /// [`read_with_serde`]: the same value either way.
