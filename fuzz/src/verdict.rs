@@ -145,11 +145,25 @@ pub struct FoundImage {
     pub pointer: String,
 }
 
+/// What [`images_of`] makes of a container with no image (missing, null or empty).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Imageless {
+    Error,
+    Skipped,
+}
+
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 /// Every image of `object` under `pod_spec_path`; `Err` says what in the object does not have the shape Kubernetes
 /// gives it (a list that is not a list, an image that is not a string...), which an acceptance must never overlook.
-pub fn images_of(object: &Value, pod_spec_path: &[&str]) -> Result<Vec<FoundImage>, String> {
+/// With `Imageless::Skipped`, a container without an image (missing, null or empty) is passed over rather than an
+/// error: the old object of an UPDATE is read that way, as the policy reads it for allowExistingViolations, where
+/// such a container tolerates nothing but spoils nothing either.
+pub fn images_of(
+    object: &Value,
+    pod_spec_path: &[&str],
+    imageless: Imageless,
+) -> Result<Vec<FoundImage>, String> {
     let mut spec = object;
     let mut pointer = String::new();
     for key in pod_spec_path {
@@ -191,6 +205,8 @@ pub fn images_of(object: &Value, pod_spec_path: &[&str]) -> Result<Vec<FoundImag
                 Some(other) => return Err(format!("{at}/name is {other}, not a string")),
             };
             match holder.get(key) {
+                None | Some(Value::Null) if imageless == Imageless::Skipped => {}
+                Some(Value::String(image)) if image.is_empty() && imageless == Imageless::Skipped => {}
                 Some(Value::String(image)) if !image.is_empty() => found.push(FoundImage {
                     list,
                     index,
@@ -303,12 +319,12 @@ pub fn check_soundness(payload: &[u8], response: &Response) {
         Some(object @ Value::Object(_)) => object,
         other => panic!("accepted a CREATE/UPDATE whose object is {other:?}"),
     };
-    let images = images_of(object, pod_spec_path)
+    let images = images_of(object, pod_spec_path, Imageless::Error)
         .unwrap_or_else(|reason| panic!("accepted a malformed object: {reason}"));
     let settings = &judged.settings;
     let old_images = match judged.request.get("oldObject") {
         Some(old) if judged.operation == "UPDATE" && settings.allow_existing_violations => {
-            images_of(old, pod_spec_path).unwrap_or_default()
+            images_of(old, pod_spec_path, Imageless::Skipped).unwrap_or_default()
         }
         _ => Vec::new(),
     };

@@ -389,6 +389,29 @@ fn allow_existing_violations_tolerates_an_unchanged_image_with_a_warning() {
     );
 }
 
+/// A container of the old object without an image tolerates nothing, but does not make the rest of the old object
+/// unreadable (found by fuzz/: admission_request, whose oracle read it the other way).
+#[rstest]
+#[case::missing_image(json!({"name": "broken"}))]
+#[case::null_image(json!({"name": "broken", "image": null}))]
+#[case::empty_image(json!({"name": "broken", "image": ""}))]
+fn allow_existing_violations_reads_past_an_old_container_without_an_image(
+    #[case] imageless: Value,
+) {
+    let old = json!({"containers": [imageless], "initContainers": [{"name": "sidecar", "image": "nginx"}]});
+    let new = json!({"containers": [], "initContainers": [{"name": "sidecar", "image": "nginx"}]});
+    let warnings = acceptance_warnings(judge(
+        &update("StatefulSet", new, old),
+        &allowing_existing(),
+    ));
+    assert_eq!(
+        warnings,
+        [
+            r#"StatefulSet web: init container "sidecar" (spec.template.spec.initContainers[0]) image "nginx" is not pinned by a digest; tolerated: the old object has the same image (allowExistingViolations)"#
+        ]
+    );
+}
+
 #[rstest]
 #[case::changed_image(json!({"containers": [{"name": "app", "image": "nginx:1.26"}]}))]
 #[case::other_container_name(json!({"containers": [{"name": "web", "image": "nginx:1.27"}]}))]
