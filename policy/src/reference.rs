@@ -463,19 +463,33 @@ impl Landmarks {
             last_slash: None,
             last_colon: None,
         };
-        for (at, byte) in reference.iter().enumerate() {
-            match byte {
-                b'@' => {
+        for (chunk_index, chunk) in reference.chunks(8).enumerate() {
+            // Most eight-byte stretches of a name have none of the three: one test passes over them.
+            if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+                let word = u64::from_le_bytes(word);
+                if !(swar::has_byte(word, b'@')
+                    || swar::has_byte(word, b'/')
+                    || swar::has_byte(word, b':'))
+                {
+                    continue;
+                }
+            }
+            for (offset, &byte) in chunk.iter().enumerate() {
+                let at = chunk_index * 8 + offset;
+                // Letters are above '@': one comparison passes over them.
+                if byte > b'@' {
+                    continue;
+                }
+                if byte == b'@' {
                     marks.first_at = Some(at);
                     marks.second_at = contains_byte(&reference[at + 1..], b'@');
-                    break;
-                }
-                b'/' => {
+                    return marks;
+                } else if byte == b'/' {
                     marks.first_slash.get_or_insert(at);
                     marks.last_slash = Some(at);
+                } else if byte == b':' {
+                    marks.last_colon = Some(at);
                 }
-                b':' => marks.last_colon = Some(at),
-                _ => {}
             }
         }
         marks
@@ -590,15 +604,63 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
     }
 }
 
+/// The character sets of a reference's parts, one bit each, looked up per byte in a table: in wasm a chain of range
+/// comparisons per byte (`is_ascii_alphanumeric() || b == b'-'`) cost several compares and branches where this costs
+/// one load.
+mod class {
+    /// `[a-z0-9]`: the runs of a path component.
+    pub(super) const LOWER_OR_DIGIT: u8 = 1;
+    /// `[a-zA-Z0-9]`: the ends of a domain component.
+    pub(super) const ALNUM: u8 = 2;
+    /// `[a-zA-Z0-9-]`: inside a domain component.
+    pub(super) const DOMAIN: u8 = 4;
+    /// `[a-zA-Z0-9_]`: a tag's first character.
+    pub(super) const TAG_START: u8 = 8;
+    /// `[a-zA-Z0-9_.-]`: a tag's others.
+    pub(super) const TAG: u8 = 16;
+
+    const TABLE: [u8; 256] = {
+        let mut table = [0; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            let b = byte as u8;
+            let lower_or_digit = b.is_ascii_lowercase() || b.is_ascii_digit();
+            let alnum = b.is_ascii_alphanumeric();
+            let mut bits = 0;
+            if lower_or_digit {
+                bits |= LOWER_OR_DIGIT;
+            }
+            if alnum {
+                bits |= ALNUM;
+            }
+            if alnum || b == b'-' {
+                bits |= DOMAIN;
+            }
+            if alnum || b == b'_' {
+                bits |= TAG_START;
+            }
+            if alnum || b == b'_' || b == b'.' || b == b'-' {
+                bits |= TAG;
+            }
+            table[byte] = bits;
+            byte += 1;
+        }
+        table
+    };
+
+    /// `byte` is in the set `set`.
+    pub(super) fn is(byte: u8, set: u8) -> bool {
+        TABLE[usize::from(byte)] & set != 0
+    }
+}
+
 /// `[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
 fn is_domain_component(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        (Some(&first), Some(&last)) => {
+            class::is(first, class::ALNUM)
+                && class::is(last, class::ALNUM)
+                && bytes.iter().all(|&b| class::is(b, class::DOMAIN))
         }
         _ => false,
     }
@@ -630,7 +692,7 @@ fn is_path_component(bytes: &[u8]) -> bool {
     let mut i = 0;
     loop {
         let run_start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_lowercase() || bytes[i].is_ascii_digit()) {
+        while i < bytes.len() && class::is(bytes[i], class::LOWER_OR_DIGIT) {
             i += 1;
         }
         if i == run_start {
@@ -658,9 +720,9 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
     let mut bytes = tag.bytes();
     let first_ok = match bytes.next() {
         None => return Err(ReferenceError::EmptyTag),
-        Some(first) => first.is_ascii_alphanumeric() || first == b'_',
+        Some(first) => class::is(first, class::TAG_START),
     };
-    if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
+    if !first_ok || !bytes.all(|b| class::is(b, class::TAG)) {
         return Err(ReferenceError::InvalidTag {
             tag: tag.to_string(),
         });
@@ -673,7 +735,27 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{contains_byte, is_lowercase_hex, swar};
+    use super::{class, contains_byte, is_lowercase_hex, swar};
+
+    #[test]
+    fn the_byte_classes_are_the_grammar_s_character_sets() {
+        for b in 0..=u8::MAX {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(
+                class::is(b, class::LOWER_OR_DIGIT),
+                b.is_ascii_lowercase() || b.is_ascii_digit(),
+                "{b}"
+            );
+            assert_eq!(class::is(b, class::ALNUM), alnum, "{b}");
+            assert_eq!(class::is(b, class::DOMAIN), alnum || b == b'-', "{b}");
+            assert_eq!(class::is(b, class::TAG_START), alnum || b == b'_', "{b}");
+            assert_eq!(
+                class::is(b, class::TAG),
+                alnum || matches!(b, b'_' | b'.' | b'-'),
+                "{b}"
+            );
+        }
+    }
 
     /// Every byte value at every place in a word, against the byte-at-a-time definitions; fillers that pass
     /// (`'0'`, `'f'`) and fail (`'g'`, `'@'`) around it, so a carry or borrow leaking into a neighbour shows.
