@@ -11,10 +11,17 @@ use crate::settings::Settings;
 use crate::validation::{Verdict, validate_request};
 use crate::workload::json_type;
 
+/// The answer to most requests: accepted, with nothing to say. Written out rather than serialized from the SDK's
+/// `ValidationResponse`, which writes its five optional fields as `null`s for the host to parse; an absent optional
+/// field reads as the same `None` (Kubewarden's Go SDK leaves them out too). Measured with `host-harness bench`, a
+/// 3-container Deployment: 11.7 → 11.3 µs per evaluation, 0.2 µs of it in the guest, the rest in the host's parse.
+pub const ACCEPTED: &[u8] = br#"{"accepted":true}"#;
+
 /// `validate`: Kubewarden's validation payload (`{"settings": {...}, "request": <AdmissionRequest>}`) to a
 /// `ValidationResponse`.
 pub fn validate(payload: &[u8], resolver: &dyn DigestResolver) -> Vec<u8> {
     let (accepted, message, mutated_object, warnings) = match verdict(payload, resolver) {
+        Verdict::Accept { warnings } if warnings.is_empty() => return ACCEPTED.to_vec(),
         Verdict::Accept { warnings } => (true, None, None, warnings),
         Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
         Verdict::Reject { message, warnings } => (false, Some(message), None, warnings),

@@ -784,3 +784,27 @@ fn a_host_error_cannot_add_lines_to_the_rejection() {
         r#"Pod web: container "app" (spec.containers[0]) image "nginx:1.27" could not be resolved to a digest: manifest unknown\nPod web: accepted\r"#
     );
 }
+
+/// `entry::ACCEPTED`, the acceptance written out, is the SDK's own acceptance to any host that reads it.
+#[test]
+fn the_written_out_acceptance_reads_as_the_sdk_s_own() {
+    use kubewarden_policy_sdk::response::ValidationResponse;
+    let sdk = serde_json::to_vec(&ValidationResponse {
+        accepted: true,
+        message: None,
+        code: None,
+        mutated_object: None,
+        audit_annotations: None,
+        warnings: None,
+    })
+    .unwrap();
+    let read = |bytes: &[u8]| {
+        let response: ValidationResponse = serde_json::from_slice(bytes).unwrap();
+        serde_json::to_value(response).unwrap()
+    };
+    assert_eq!(read(require_digest::entry::ACCEPTED), read(&sdk));
+    let payload = json!({"request": create("Pod", pod_spec_with("containers", "app", &pinned("nginx"))), "settings": {}});
+    let answer =
+        require_digest::entry::validate(payload.to_string().as_bytes(), &TableResolver::default());
+    assert_eq!(answer, require_digest::entry::ACCEPTED);
+}
