@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::reference::{Digest, ImageReference};
 use crate::resolver::{DigestResolver, RememberingResolver};
 use crate::settings::Settings;
+use crate::text;
 use crate::workload::{ImageSite, Malformed, image_sites, json_type, pod_spec_location};
 
 /// How many violations one rejection lists before summing up the rest: enough to act on, short enough to read.
@@ -86,8 +87,12 @@ impl ImageStatus {
     pub fn said(&self) -> Option<String> {
         match self {
             ImageStatus::Pinned | ImageStatus::Resolved { .. } => None,
-            ImageStatus::Exempt { pattern } => Some(format!("is exempt by pattern {pattern:?}")),
-            ImageStatus::Tolerated { reason } => Some(format!("{reason}{TOLERATED}")),
+            ImageStatus::Exempt { pattern } => {
+                let mut said = String::from("is exempt by pattern ");
+                text::push_quoted(&mut said, pattern);
+                Some(said)
+            }
+            ImageStatus::Tolerated { reason } => Some([reason, TOLERATED].concat()),
             ImageStatus::Violation { reason } => Some(reason.clone()),
         }
     }
@@ -202,11 +207,15 @@ fn check_request<'a>(
 
 /// "<site> image "<image>" <what the policy says>", or "<site> <what it says>" when there is no image to name.
 fn line(site: &ImageSite, status: &ImageStatus) -> String {
-    let said = status.said().unwrap_or_default();
-    match site.image {
-        Some(image) if !image.is_empty() => format!("{site} image {image:?} {said}"),
-        _ => format!("{site} {said}"),
+    let mut line = String::new();
+    site.push_label(&mut line);
+    if let Some(image) = site.image.filter(|image| !image.is_empty()) {
+        line.push_str(" image ");
+        text::push_quoted(&mut line, image);
     }
+    line.push(' ');
+    line.push_str(&status.said().unwrap_or_default());
+    line
 }
 
 /// The verdict from the lines about the object's images, each "<site> <what>" (the object's kind and name are
@@ -222,9 +231,10 @@ fn verdict(
     if violations.is_empty() && warnings.is_empty() && pins.is_empty() {
         return Verdict::accept(); // the common case: nothing to say, so no subject to spell out
     }
-    let subject = format!("{kind} {}", object_name(request, object))
+    let subject: String = [kind, " ", &object_name(request, object)]
+        .concat()
         .escape_debug()
-        .to_string();
+        .collect();
     let warnings = with_subject(&subject, warnings);
     if !violations.is_empty() {
         let message = with_subject(&subject, violations).join("\n");
@@ -348,10 +358,13 @@ fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = lines
         .into_iter()
         .take(MAX_LISTED)
-        .map(|line| format!("{subject}: {line}"))
+        .map(|line| [subject, ": ", &line].concat())
         .collect();
     if total > MAX_LISTED {
-        out.push(format!("{subject}: … and {} more", total - MAX_LISTED));
+        let mut more = [subject, ": … and "].concat();
+        text::push_decimal(&mut more, total - MAX_LISTED);
+        more.push_str(" more");
+        out.push(more);
     }
     out
 }

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::text;
+
 /// The path from the object to its pod spec, for the kinds that have one. `kind` is the admission request's
 /// `request.kind.kind`: objects sent to policies need not carry their own `kind`.
 pub fn pod_spec_location(kind: &str) -> Option<&'static [&'static str]> {
@@ -79,9 +81,20 @@ impl ImageSite<'_> {
     /// Dotted path of the container or volume, for people: `spec.template.spec.containers[0]`.
     pub fn path(&self) -> String {
         let mut path = String::new();
-        self.write_path(&mut path)
-            .expect("writing to a String cannot fail");
+        self.push_path(&mut path);
         path
+    }
+
+    /// Appends what `Display` writes: `container "app" (spec.template.spec.containers[0])`.
+    pub fn push_label(&self, out: &mut String) {
+        out.push_str(self.kind.label());
+        if let Some(name) = self.name {
+            out.push(' ');
+            text::push_quoted(out, name);
+        }
+        out.push_str(" (");
+        self.push_path(out);
+        out.push(')');
     }
 
     /// JSON pointer of the image string itself, for mutation: `/spec/template/spec/containers/0/image`.
@@ -90,7 +103,7 @@ impl ImageSite<'_> {
         pointer.push('/');
         pointer.push_str(self.kind.list_key());
         pointer.push('/');
-        pointer.push_str(&self.index.to_string());
+        text::push_decimal(&mut pointer, self.index);
         pointer.push_str(match self.kind {
             SiteKind::ImageVolume => "/image/reference",
             _ => "/image",
@@ -98,27 +111,24 @@ impl ImageSite<'_> {
         pointer
     }
 
-    fn write_path(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        write!(
-            out,
-            "{}.{}[{}]",
-            self.pod_spec_at.join("."),
-            self.kind.list_key(),
-            self.index
-        )
+    fn push_path(&self, out: &mut String) {
+        for key in self.pod_spec_at {
+            out.push_str(key);
+            out.push('.');
+        }
+        out.push_str(self.kind.list_key());
+        out.push('[');
+        text::push_decimal(out, self.index);
+        out.push(']');
     }
 }
 
 impl fmt::Display for ImageSite<'_> {
     /// `container "app" (spec.template.spec.containers[0])`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.kind.label())?;
-        if let Some(name) = self.name {
-            write!(f, " {name:?}")?;
-        }
-        f.write_str(" (")?;
-        self.write_path(f)?;
-        f.write_str(")")
+        let mut label = String::new();
+        self.push_label(&mut label);
+        f.write_str(&label)
     }
 }
 
