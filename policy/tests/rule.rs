@@ -785,26 +785,55 @@ fn a_host_error_cannot_add_lines_to_the_rejection() {
     );
 }
 
-/// `entry::ACCEPTED`, the acceptance written out, is the SDK's own acceptance to any host that reads it.
-#[test]
-fn the_written_out_acceptance_reads_as_the_sdk_s_own() {
+/// The response `entry::validate` writes (absent fields left out) is, to any host that reads it, the SDK's own
+/// serialization of the same verdict: an acceptance, one with a warning, a rejection and a mutation.
+#[rstest]
+#[case::accepted(pinned("nginx"), json!({}), "accept", "{\"accepted\":true}")]
+#[case::accepted_with_a_warning("nginx:1.27".to_string(), json!({"exemptImages": ["docker.io/library/nginx:*"]}), "warn", "")]
+#[case::rejected("nginx:1.27".to_string(), json!({}), "reject", "")]
+#[case::mutated("nginx:1.27".to_string(), json!({"resolveTags": true}), "mutate", "")]
+fn responses_read_as_the_sdk_s_own(
+    #[case] image: String,
+    #[case] settings: Value,
+    #[case] verdict: &str,
+    #[case] exact: &str,
+) {
     use kubewarden_policy_sdk::response::ValidationResponse;
+    let payload = json!({"request": create("Pod", pod_spec_with("containers", "app", &image)), "settings": settings})
+        .to_string();
+    let resolver = TableResolver::new(HashMap::from([(
+        "nginx:1.27".to_string(),
+        format!("sha256:{}", hex(64)),
+    )]));
+    let written = require_digest::entry::validate(payload.as_bytes(), &resolver);
+    let judged = require_digest::entry::verdict(payload.as_bytes(), &resolver);
+    let kind = match &judged {
+        Verdict::Accept { warnings } if warnings.is_empty() => "accept",
+        Verdict::Accept { .. } => "warn",
+        Verdict::Reject { .. } => "reject",
+        Verdict::Mutate { .. } => "mutate",
+    };
+    assert_eq!(kind, verdict, "{judged:?}");
+    let (accepted, message, mutated_object, warnings) = match judged {
+        Verdict::Accept { warnings } => (true, None, None, warnings),
+        Verdict::Mutate { object, warnings } => (true, None, Some(object), warnings),
+        Verdict::Reject { message, warnings } => (false, Some(message), None, warnings),
+    };
     let sdk = serde_json::to_vec(&ValidationResponse {
-        accepted: true,
-        message: None,
+        accepted,
+        message,
         code: None,
-        mutated_object: None,
+        mutated_object,
         audit_annotations: None,
-        warnings: None,
+        warnings: (!warnings.is_empty()).then_some(warnings),
     })
     .unwrap();
     let read = |bytes: &[u8]| {
         let response: ValidationResponse = serde_json::from_slice(bytes).unwrap();
         serde_json::to_value(response).unwrap()
     };
-    assert_eq!(read(require_digest::entry::ACCEPTED), read(&sdk));
-    let payload = json!({"request": create("Pod", pod_spec_with("containers", "app", &pinned("nginx"))), "settings": {}});
-    let answer =
-        require_digest::entry::validate(payload.to_string().as_bytes(), &TableResolver::default());
-    assert_eq!(answer, require_digest::entry::ACCEPTED);
+    assert_eq!(read(&written), read(&sdk));
+    if !exact.is_empty() {
+        assert_eq!(String::from_utf8(written).unwrap(), exact);
+    }
 }
