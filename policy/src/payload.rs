@@ -22,7 +22,7 @@
 //! fields, and answers for every well-formed payload but those with escaped keys or deep nesting; [`read_with_serde`]
 //! reads through serde's visitors, with serde_json's exact errors, and answers the rest. The tests hold them equal.
 //!
-//! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, kind, subResource,
+//! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, kind's kind, subResource,
 //! name, object and oldObject; the object's metadata name and generateName) and `workload.rs` (the pod spec at every
 //! [`pod_spec_location`](crate::workload::pod_spec_location), its container lists and volumes, their name and image).
 //! The tests hold verdicts on pruned payloads equal to verdicts on whole ones.
@@ -81,7 +81,8 @@ const OBJECT: Shape = Shape::Object(&[
 ]);
 const REQUEST: Shape = Shape::Object(&[
     ("operation", Shape::Whole),
-    ("kind", Shape::Whole),
+    // `{group, version, kind}`: the rule reads only `kind`.
+    ("kind", Shape::Object(&[("kind", Shape::Whole)])),
     ("subResource", Shape::Whole),
     ("name", Shape::Whole),
     ("object", OBJECT),

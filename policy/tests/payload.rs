@@ -150,7 +150,7 @@ fn only_the_fields_the_rule_reads_are_kept_each_whole_with_its_type() {
         json!({
             "settings": {"exemptImages": ["a/*"]},
             "request": {
-                "operation": "CREATE", "kind": {"kind": "Deployment", "group": "apps"}, "name": "web",
+                "operation": "CREATE", "kind": {"kind": "Deployment"}, "name": "web",
                 "object": {
                     "metadata": {"name": "web"},
                     "spec": {"template": {"spec": {
