@@ -86,7 +86,10 @@ impl<'a> Scanner<'a> {
                     let value = scanner.value(Shape::Whole, depth)?;
                     object.insert(std::str::from_utf8(key).ok()?.to_owned(), value);
                 }
-                Some(fields) => match fields.iter().find(|(name, _)| name.as_bytes() == key) {
+                Some(fields) => match fields
+                    .iter()
+                    .find(|(name, _)| same_key(name.as_bytes(), key))
+                {
                     Some(&(name, shape)) => {
                         let value = scanner.value(shape, depth)?;
                         object.insert(name.to_owned(), value);
@@ -349,6 +352,13 @@ impl<'a> Scanner<'a> {
 enum Escapes {
     None,
     Some,
+}
+
+/// `field == key`, with the first bytes compared before the rest: in wasm `memcmp` is a call (with a deadline
+/// check) even for a few bytes, and most keys differ from a field of the same length at once.
+#[inline(always)]
+fn same_key(field: &[u8], key: &[u8]) -> bool {
+    field.len() == key.len() && field.first() == key.first() && field == key
 }
 
 /// Whether `byte` may end a string or needs a look: a quote, a backslash, a control character, or past ASCII.
