@@ -16,6 +16,7 @@ pub mod payload;
 pub mod reference;
 pub mod resolver;
 pub mod settings;
+mod swar;
 pub mod text;
 pub mod validation;
 pub mod workload;

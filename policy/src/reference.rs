@@ -24,6 +24,8 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use crate::swar;
+
 /// Longest normalized name (`docker.io/library/nginx`) distribution/reference accepts: `NameTotalLengthMax`.
 pub const NAME_MAX_LEN: usize = 255;
 /// Longest tag: the grammar's `[\w][\w.-]{0,127}`.
@@ -235,7 +237,7 @@ impl<'a> Digest<'a> {
                 algorithm: algorithm_name.to_string(),
                 allowed: allowed.to_vec(),
             })?;
-        if !is_lowercase_hex(encoded.as_bytes()) {
+        if !swar::all_lowercase_hex(encoded.as_bytes()) {
             let found = encoded
                 .chars()
                 .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
@@ -319,7 +321,7 @@ impl<'a> ImageReference<'a> {
             return Err(ReferenceError::MissingName);
         }
         // Docker's rule (distribution's ParseNormalizedNamed): a bare 64-hex string is an image ID.
-        if reference.len() == 64 && is_lowercase_hex(reference.as_bytes()) {
+        if reference.len() == 64 && swar::all_lowercase_hex(reference.as_bytes()) {
             return Err(ReferenceError::HexIdentifierAsName);
         }
         // Every '/' before the '@' is in the name: a tag has none.
@@ -465,11 +467,9 @@ impl Landmarks {
         };
         for (chunk_index, chunk) in reference.chunks(8).enumerate() {
             // Most eight-byte stretches of a name have none of the three: one test passes over them.
-            if let Ok(word) = <[u8; 8]>::try_from(chunk) {
-                let word = u64::from_le_bytes(word);
-                if !(swar::has_byte(word, b'@')
-                    || swar::has_byte(word, b'/')
-                    || swar::has_byte(word, b':'))
+            if chunk.len() == 8 {
+                let word = swar::word(chunk);
+                if swar::equal(word, b'@') | swar::equal(word, b'/') | swar::equal(word, b':') == 0
                 {
                     continue;
                 }
@@ -482,7 +482,7 @@ impl Landmarks {
                 }
                 if byte == b'@' {
                     marks.first_at = Some(at);
-                    marks.second_at = contains_byte(&reference[at + 1..], b'@');
+                    marks.second_at = swar::contains_byte(&reference[at + 1..], b'@');
                     return marks;
                 } else if byte == b'/' {
                     marks.first_slash.get_or_insert(at);
@@ -493,59 +493,6 @@ impl Landmarks {
             }
         }
         marks
-    }
-}
-
-/// Eight bytes at a time: the digest after an '@' is long and has no byte the parser looks for.
-fn contains_byte(bytes: &[u8], byte: u8) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    words
-        .by_ref()
-        .any(|word| swar::has_byte(swar::word(word), byte))
-        || words.remainder().contains(&byte)
-}
-
-/// `[0-9a-f]*`, eight bytes at a time.
-fn is_lowercase_hex(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    words
-        .by_ref()
-        .all(|word| swar::is_lowercase_hex(swar::word(word)))
-        && words
-            .remainder()
-            .iter()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Tests on eight bytes at once in a `u64` ("SIMD within a register"): wasm32 has no SIMD without a target feature
-/// that not every runtime enables.
-mod swar {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH_BITS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-    pub(super) fn word(bytes: &[u8]) -> u64 {
-        let mut word = [0; 8];
-        word.copy_from_slice(bytes);
-        u64::from_le_bytes(word)
-    }
-
-    /// Some byte of `word` is `byte`: the classic "has a zero byte" test on `word ^ byte`s.
-    pub(super) fn has_byte(word: u64, byte: u8) -> bool {
-        let zero_where_equal = word ^ (ONES * u64::from(byte));
-        zero_where_equal.wrapping_sub(ONES) & !zero_where_equal & HIGH_BITS != 0
-    }
-
-    /// Every byte of `word` is `[0-9a-f]`. For a byte below 0x80, adding `0x80 - low` sets its high bit when it is
-    /// at least `low`, and adding `0x7f - high` when it is more than `high`; neither sum carries into the next byte.
-    pub(super) fn is_lowercase_hex(word: u64) -> bool {
-        if word & HIGH_BITS != 0 {
-            return false;
-        }
-        let at_least = |low: u8| word + ONES * u64::from(0x80 - low);
-        let more_than = |high: u8| word + ONES * u64::from(0x7f - high);
-        let digit = at_least(b'0') & !more_than(b'9');
-        let a_to_f = at_least(b'a') & !more_than(b'f');
-        (digit | a_to_f) & HIGH_BITS == HIGH_BITS
     }
 }
 
@@ -735,7 +682,7 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{class, contains_byte, is_lowercase_hex, swar};
+    use super::class;
 
     #[test]
     fn the_byte_classes_are_the_grammar_s_character_sets() {
@@ -754,47 +701,6 @@ mod tests {
                 alnum || matches!(b, b'_' | b'.' | b'-'),
                 "{b}"
             );
-        }
-    }
-
-    /// Every byte value at every place in a word, against the byte-at-a-time definitions; fillers that pass
-    /// (`'0'`, `'f'`) and fail (`'g'`, `'@'`) around it, so a carry or borrow leaking into a neighbour shows.
-    #[test]
-    fn the_eight_byte_tests_agree_with_byte_at_a_time_ones() {
-        for filler in [b'0', b'f', b'g', b'@'] {
-            for place in 0..8 {
-                for byte in 0..=u8::MAX {
-                    let mut bytes = [filler; 8];
-                    bytes[place] = byte;
-                    let word = swar::word(&bytes);
-                    let hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
-                    assert_eq!(
-                        swar::is_lowercase_hex(word),
-                        bytes.iter().all(hex),
-                        "{bytes:?}"
-                    );
-                    for wanted in [b'@', b'/', 0x80, 0xff, 0] {
-                        assert_eq!(
-                            swar::has_byte(word, wanted),
-                            bytes.contains(&wanted),
-                            "{bytes:?} has {wanted}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_slice_tests_look_at_the_bytes_past_the_last_whole_word() {
-        let hex = b"0123456789abcdef0";
-        for end in 0..=hex.len() {
-            assert!(is_lowercase_hex(&hex[..end]));
-            let mut spoiled = hex[..end].to_vec();
-            spoiled.push(b'@');
-            assert!(!is_lowercase_hex(&spoiled));
-            assert!(contains_byte(&spoiled, b'@'));
-            assert!(!contains_byte(&hex[..end], b'@'));
         }
     }
 }

@@ -19,6 +19,7 @@
 use serde_json::{Map, Value};
 
 use super::Shape;
+use crate::swar;
 
 /// Nesting past this goes to the serde path, which enforces serde_json's own limit (128 levels for a kept value, none
 /// for a skipped one) exactly. Below it, that limit cannot be reached: a kept value is the one a whole parse holds.
@@ -260,7 +261,7 @@ impl<'a> Scanner<'a> {
             // Eight bytes at a time to the next byte that ends the string or needs a look.
             match bytes.get(self.at..self.at + 8) {
                 Some(chunk) => {
-                    let found = bytes_needing_a_look(u64::from_le_bytes(chunk.try_into().ok()?));
+                    let found = bytes_needing_a_look(swar::word(chunk));
                     if found == 0 {
                         self.at += 8;
                         continue;
@@ -369,12 +370,10 @@ fn needs_a_look(byte: u8) -> bool {
 /// The high bit of each of the eight bytes of `word` (little-endian) that [`needs_a_look`]; the lowest one set is
 /// always right (a higher one may be a false alarm after a borrow), which is all `trailing_zeros` needs.
 fn bytes_needing_a_look(word: u64) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH_BITS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The classic "has a byte less than n": a byte below n borrows into its high bit.
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS;
-    let equal = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
-    below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') | word & HIGH_BITS
+    swar::below(word, 0x20)
+        | swar::equal(word, b'"')
+        | swar::equal(word, b'\\')
+        | swar::past_ascii(word)
 }
 
 /// The length of the UTF-8 character `bytes` starts with, or `None` if it is not one (overlong, a surrogate, past
