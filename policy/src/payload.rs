@@ -22,10 +22,10 @@
 //! fields, and answers for every well-formed payload but those with escaped keys or deep nesting; [`read_with_serde`]
 //! reads through serde's visitors, with serde_json's exact errors, and answers the rest. The tests hold them equal.
 //!
-//! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, kind's kind, subResource,
-//! name, object and oldObject; the object's metadata name and generateName) and `workload.rs` (the pod spec at every
-//! [`pod_spec_location`](crate::workload::pod_spec_location), its container lists and volumes, their name and image).
-//! The tests hold verdicts on pruned payloads equal to verdicts on whole ones.
+//! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, the kind of its kind,
+//! subResource, name, object and oldObject; the object's metadata name and generateName) and `workload.rs` (the pod
+//! spec at every [`pod_spec_location`](crate::workload::pod_spec_location), its container lists and volumes, their
+//! name and image). The tests hold verdicts on pruned payloads equal to verdicts on whole ones.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -448,6 +448,7 @@ fn split_domain(name: &str, first_slash: Option<usize>) -> (Option<&str>, &str) 
 /// and whether there is a second; before the first '@', the first and the last '/' and the last ':'. A reference
 /// is short, but searching it for each character in turn (`split_once`, `rfind`, `contains`) was a tenth of the
 /// policy's time in wasm, where `memchr` has no SIMD.
+#[derive(Default)]
 struct Landmarks {
     first_at: Option<usize>,
     second_at: bool,
@@ -458,18 +459,13 @@ struct Landmarks {
 
 impl Landmarks {
     fn of(reference: &[u8]) -> Landmarks {
-        let mut marks = Landmarks {
-            first_at: None,
-            second_at: false,
-            first_slash: None,
-            last_slash: None,
-            last_colon: None,
-        };
+        let mut marks = Landmarks::default();
         for (chunk_index, chunk) in reference.chunks(8).enumerate() {
             // Most eight-byte stretches of a name have none of the three: one test passes over them.
             if chunk.len() == 8 {
                 let word = swar::word(chunk);
-                if swar::equal(word, b'@') | swar::equal(word, b'/') | swar::equal(word, b':') == 0
+                if (swar::equal(word, b'@') | swar::equal(word, b'/') | swar::equal(word, b':'))
+                    == 0
                 {
                     continue;
                 }

@@ -85,15 +85,25 @@ pub enum ImageStatus {
 impl ImageStatus {
     /// What the policy says about the image after naming it (`<site> image "<image>" <this>`), if anything.
     pub fn said(&self) -> Option<String> {
+        let mut said = String::new();
+        self.push_said(&mut said);
+        (!said.is_empty()).then_some(said)
+    }
+
+    /// Appends what [`said`](Self::said) says (nothing for a pinned or resolved image), without an intermediate
+    /// string: a rejection's lines are built on every rejected evaluation.
+    fn push_said(&self, out: &mut String) {
         match self {
-            ImageStatus::Pinned | ImageStatus::Resolved { .. } => None,
+            ImageStatus::Pinned | ImageStatus::Resolved { .. } => {}
             ImageStatus::Exempt { pattern } => {
-                let mut said = String::from("is exempt by pattern ");
-                text::push_quoted(&mut said, pattern);
-                Some(said)
+                out.push_str("is exempt by pattern ");
+                text::push_quoted(out, pattern);
             }
-            ImageStatus::Tolerated { reason } => Some([reason, TOLERATED].concat()),
-            ImageStatus::Violation { reason } => Some(reason.clone()),
+            ImageStatus::Tolerated { reason } => {
+                out.push_str(reason);
+                out.push_str(TOLERATED);
+            }
+            ImageStatus::Violation { reason } => out.push_str(reason),
         }
     }
 }
@@ -214,7 +224,7 @@ fn line(site: &ImageSite, status: &ImageStatus) -> String {
         text::push_quoted(&mut line, image);
     }
     line.push(' ');
-    line.push_str(&status.said().unwrap_or_default());
+    status.push_said(&mut line);
     line
 }
 
