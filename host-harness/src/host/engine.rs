@@ -87,7 +87,6 @@ pub(crate) fn build_engine(
         .total_memories(slots)
         .total_tables(slots)
         .total_stacks(slots)
-        .total_gc_heaps(slots)
         .total_component_instances(slots)
         // A slot fits any wasm32 memory (its address range is reserved anyway); the configured cap is
         // enforced per store by `MemoryCap`, which reports it as such, rather than by the pool, which would
