@@ -78,7 +78,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A kept literal or number, starting with `byte`.
+    /// A kept literal or number, starting with `byte`: the rare tokens, kept out of line, apart from the tests before
+    /// them (see [`opens_a_container`]).
     #[inline(never)]
     fn scalar(&mut self, byte: u8) -> Option<Value> {
         match byte {
@@ -251,7 +252,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A skipped literal or number, starting with `byte`.
+    /// A skipped literal or number, starting with `byte`: out of line, as [`Scanner::scalar`].
     #[inline(never)]
     fn skip_scalar(&mut self, byte: u8) -> Option<()> {
         match byte {
