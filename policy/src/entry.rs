@@ -5,11 +5,11 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::json::Json;
 use crate::payload::{self, Shape};
 use crate::resolver::{DigestResolver, RememberingResolver};
 use crate::settings::Settings;
-use crate::validation::{Verdict, validate_request};
-use crate::workload::json_type;
+use crate::validation::{Verdict, judge_request};
 
 /// The SDK's `ValidationResponse` as this policy writes it: the fields it uses, each left out when absent rather than
 /// written as `null` (an absent optional field reads back as the same `None`; Kubewarden's Go SDK leaves them out
@@ -83,41 +83,47 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
 /// judged again, read whole, with the digests the first judgement was given (the resolver is not asked twice).
 pub fn verdict(payload: &[u8], resolver: &dyn DigestResolver) -> Verdict {
     let resolver = RememberingResolver::new(resolver);
-    let verdict = match read_payload(payload, payload::PAYLOAD) {
-        Ok((settings, request)) => validate_request(&request, &settings, &resolver),
-        Err(message) => return Verdict::reject(message),
-    };
+    let verdict = judge_payload(payload, payload::PAYLOAD, &resolver);
     if !matches!(verdict, Verdict::Mutate { .. }) {
         return verdict;
     }
-    match read_payload(payload, Shape::Whole) {
-        Ok((settings, request)) => validate_request(&request, &settings, &resolver),
-        // Only a fault in a field the pruned read skips (an out-of-range number, nesting past serde_json's depth
-        // limit): the object cannot be handed back whole, so it is refused, naming the fault.
+    // A fault in a field the pruned read skips (an out-of-range number, nesting past serde_json's depth limit) fails
+    // this read: the object cannot be handed back whole, so it is refused, naming the fault.
+    judge_payload(payload, Shape::Whole, &resolver)
+}
+
+/// The verdict on a validation payload read with `shape`.
+fn judge_payload(payload: &[u8], shape: Shape, resolver: &dyn DigestResolver) -> Verdict {
+    let mut serde_read = None;
+    let payload = match payload::read_json(payload, shape, &mut serde_read) {
+        Ok(payload) => payload,
+        Err(error) => return Verdict::reject(format!("malformed validation payload: {error}")),
+    };
+    match settings_and_request(&payload) {
+        Ok((settings, request)) => judge_request(request, &settings, resolver).verdict,
         Err(message) => Verdict::reject(message),
     }
 }
 
-/// The settings and the AdmissionRequest of a validation payload, read with `shape`. Parsed into a `Value` on purpose:
-/// with duplicate keys, serde_json keeps the last value, as the API server's Go decoder does, so the policy judges what
-/// the cluster will store.
-fn read_payload(payload: &[u8], shape: Shape) -> Result<(Settings, Value), String> {
-    let mut payload: Value = payload::read(payload, shape)
-        .map_err(|error| format!("malformed validation payload: {error}"))?;
+/// The settings and the AdmissionRequest of a validation payload. Read as a whole parse would read them: with
+/// duplicate keys, serde_json keeps the last value, as the API server's Go decoder does, so the policy judges what the
+/// cluster will store.
+fn settings_and_request<'a>(payload: &'a Json<'a>) -> Result<(Settings, &'a Json<'a>), String> {
     if !payload.is_object() {
         return Err(format!(
             "malformed validation payload: must be an object, found {}",
-            json_type(&payload)
+            payload.type_name()
         ));
     }
-    let settings = Settings::from_json(payload.get("settings").unwrap_or(&Value::Null))
-        .map_err(|error| format!("invalid settings: {error}"))?;
-    let request = payload
-        .get_mut("request")
-        .map(Value::take)
-        .unwrap_or(Value::Null);
-    if request.is_null() {
-        return Err("malformed admission request: request is missing".to_string());
+    let settings = match payload.get("settings") {
+        Some(settings) => Settings::from_json(&settings.to_value()),
+        None => Settings::from_json(&Value::Null),
     }
-    Ok((settings, request))
+    .map_err(|error| format!("invalid settings: {error}"))?;
+    match payload.get("request") {
+        None | Some(Json::Null) => {
+            Err("malformed admission request: request is missing".to_string())
+        }
+        Some(request) => Ok((settings, request)),
+    }
 }

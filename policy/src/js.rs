@@ -17,11 +17,12 @@ use serde_json::{Map, Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::entry;
+use crate::json::{Json, json_type};
 use crate::reference::{Algorithm, ImageReference};
 use crate::resolver::TableResolver;
 use crate::settings::Settings;
 use crate::validation::{ImageStatus, Verdict, judge_request};
-use crate::workload::{ImageSite, json_type};
+use crate::workload::ImageSite;
 
 /// Judges one Kubernetes object (a manifest, already parsed from YAML or JSON) as a CREATE request under `settings`.
 ///
@@ -87,6 +88,7 @@ pub fn check(manifest: Value, settings: Value, digests: &Value) -> Result<Value,
         Err(reason) => return Ok(json!({ "verdict": "skipped", "reason": reason })),
     };
     let request = admission_request(&manifest, &kind, &group, &version);
+    let request = Json::from_value(&request);
     let judgement = judge_request(&request, &parsed_settings, &resolver);
     let images: Vec<Value> = judgement
         .images
@@ -423,6 +425,7 @@ mod tests {
             "object": manifest,
             "oldObject": manifest,
         });
+        let request = Json::from_value(&request);
         let judgement = judge_request(
             &request,
             &Settings::from_json(&settings).unwrap(),

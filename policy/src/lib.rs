@@ -12,6 +12,7 @@ pub mod entry;
 /// The rule as an ES module for browsers (feature `js`, scripts/build-js.sh); its plain part is unit-tested natively.
 #[cfg(any(feature = "js", test))]
 pub mod js;
+pub mod json;
 pub mod payload;
 pub mod reference;
 pub mod resolver;

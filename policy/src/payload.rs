@@ -2,8 +2,9 @@
 //!
 //! Parsing a whole AdmissionRequest into a `serde_json::Value` (a map and a string allocation for every field of the
 //! object, its metadata, resources, probes, env...) was most of the policy's time: measured natively on a 3-container
-//! Deployment, 85 % of `validate` went to building and dropping that tree. [`read`] builds a `Value` only for the
-//! fields in [`PAYLOAD`], each exactly what a whole parse holds for it.
+//! Deployment, 85 % of `validate` went to building and dropping that tree. [`read_json`] reads only the fields in
+//! [`PAYLOAD`], each exactly what a whole parse holds for it, into a [`Json`] that borrows its strings from the payload;
+//! [`read`] gives the same as a `Value`.
 //!
 //! Every other field is skipped, checked as serde_json's `IgnoredAny` checks it (JSON syntax, string escapes, control
 //! characters) and for UTF-8, but not for number range, surrogate pairing or nesting depth. So a payload whose only
@@ -16,7 +17,7 @@
 //!
 //! A kept field is kept whole, with its JSON type: a `containers` that is not a list, or a container that is not an
 //! object, is kept as it came, so the rule's "must be a list, found …" messages are unchanged. Duplicate keys behave
-//! as in `Value` (the last one counts), because kept fields go into the same `serde_json::Map`.
+//! as in `Value`: the last one counts.
 //!
 //! Two readers give that value. [`read_fast`] (the `fast` module) goes over the bytes once, building only the kept
 //! fields, and answers for every well-formed payload but those with escaped keys or deep nesting; [`read_with_serde`]
@@ -32,6 +33,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+use crate::json::Json;
 
 mod fast;
 
@@ -105,9 +108,27 @@ pub fn read(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
     }
 }
 
+/// [`read`] as the rule reads it: a [`Json`] borrowing from `json` where the fast path answers, else from the serde
+/// path's value, which is kept in `serde_read`. The same value either way, without a copy of each kept key and string.
+pub fn read_json<'a>(
+    json: &'a [u8],
+    shape: Shape,
+    serde_read: &'a mut Option<Value>,
+) -> serde_json::Result<Json<'a>> {
+    if let Some(view) = fast_json(json, shape) {
+        return Ok(view);
+    }
+    let value = serde_read.insert(read_with_serde(json, shape)?);
+    Ok(Json::from_value(value))
+}
+
 /// [`read`]'s fast path alone: the value [`read_with_serde`] gives, or `None` where only serde_json can tell (an
 /// error, an escaped key, deep nesting; see the `fast` module). Public for the tests that hold the two equal.
 pub fn read_fast(json: &[u8], shape: Shape) -> Option<Value> {
+    fast_json(json, shape).map(|view| view.to_value())
+}
+
+fn fast_json(json: &[u8], shape: Shape) -> Option<Json<'_>> {
     match shape {
         // Nothing to prune: serde_json's own parse is the fastest whole one.
         Shape::Whole => None,

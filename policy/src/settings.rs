@@ -3,8 +3,8 @@
 use kubewarden_policy_sdk::settings::Validatable;
 use serde_json::Value;
 
+use crate::json::json_type;
 use crate::reference::Algorithm;
-use crate::workload::json_type;
 
 /// The settings, as the policy's `settings:` in camelCase JSON. Read by [`Settings::from_json`], field by field rather
 /// than through a serde derive: every error must name its field ("requireTag must be a boolean, found a string"),

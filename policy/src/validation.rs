@@ -2,11 +2,12 @@
 
 use serde_json::Value;
 
+use crate::json::Json;
 use crate::reference::{Digest, ImageReference};
 use crate::resolver::{DigestResolver, RememberingResolver};
 use crate::settings::Settings;
 use crate::text;
-use crate::workload::{ImageSite, Malformed, image_sites, json_type, pod_spec_location};
+use crate::workload::{ImageSite, Malformed, image_sites, pod_spec_location};
 
 /// How many violations one rejection lists before summing up the rest: enough to act on, short enough to read.
 pub const MAX_LISTED: usize = 20;
@@ -49,13 +50,14 @@ impl Verdict {
     }
 }
 
-/// Judges one AdmissionRequest (the `request` of Kubewarden's validation payload).
+/// Judges one AdmissionRequest (the `request` of Kubewarden's validation payload), given as a `Value`: the verdict
+/// [`judge_request`] gives on its [`Json`] view.
 pub fn validate_request(
     request: &Value,
     settings: &Settings,
     resolver: &dyn DigestResolver,
 ) -> Verdict {
-    judge_request(request, settings, resolver).verdict
+    judge_request(&Json::from_value(request), settings, resolver).verdict
 }
 
 /// The verdict on a request, and how each image of its object was judged.
@@ -108,9 +110,9 @@ impl ImageStatus {
     }
 }
 
-/// [`validate_request`], with each image's status.
+/// Judges one AdmissionRequest, and says how each of its images was judged.
 pub fn judge_request<'a>(
-    request: &'a Value,
+    request: &'a Json<'_>,
     settings: &Settings,
     resolver: &dyn DigestResolver,
 ) -> Judgement<'a> {
@@ -121,7 +123,7 @@ pub fn judge_request<'a>(
 }
 
 fn check_request<'a>(
-    request: &'a Value,
+    request: &'a Json<'_>,
     settings: &Settings,
     resolver: &dyn DigestResolver,
 ) -> Result<Judgement<'a>, Malformed> {
@@ -132,7 +134,7 @@ fn check_request<'a>(
     if !request.is_object() {
         return Err(Malformed(format!(
             "request must be an object, found {}",
-            json_type(request)
+            request.type_name()
         )));
     }
     let operation = required_string(request, "operation", "request.operation")?;
@@ -168,11 +170,11 @@ fn check_request<'a>(
     };
     let object = match request.get("object") {
         Some(object) if object.is_object() => object,
-        None | Some(Value::Null) => return Err(Malformed("request.object is missing".to_string())),
+        None | Some(Json::Null) => return Err(Malformed("request.object is missing".to_string())),
         Some(other) => {
             return Err(Malformed(format!(
                 "request.object must be an object, found {}",
-                json_type(other)
+                other.type_name()
             )));
         }
     };
@@ -232,8 +234,8 @@ fn line(site: &ImageSite, status: &ImageStatus) -> String {
 /// added here), and the images resolveTags pinned (JSON pointer, pinned image).
 fn verdict(
     kind: &str,
-    request: &Value,
-    object: &Value,
+    request: &Json,
+    object: &Json,
     violations: Vec<String>,
     warnings: Vec<String>,
     pins: Vec<(String, String)>,
@@ -253,7 +255,7 @@ fn verdict(
     if pins.is_empty() {
         return Verdict::Accept { warnings };
     }
-    let mut mutated = object.clone();
+    let mut mutated = object.to_value();
     for (pointer, pinned) in pins {
         if let Some(image) = mutated.pointer_mut(&pointer) {
             *image = Value::String(pinned);
@@ -380,14 +382,14 @@ fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
 }
 
 /// The name people know the object by: metadata.name, else the request's name, else the generateName prefix.
-fn object_name(request: &Value, object: &Value) -> String {
+fn object_name(request: &Json, object: &Json) -> String {
     let metadata_field = |key: &str| {
         object
             .get("metadata")
             .and_then(|metadata| metadata.get(key))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
     };
-    let request_name = request.get("name").and_then(Value::as_str);
+    let request_name = request.get("name").and_then(Json::as_str);
     [
         metadata_field("name"),
         request_name,
@@ -413,24 +415,24 @@ fn one_line(text: &str) -> String {
     line
 }
 
-fn required_string<'a>(parent: &'a Value, key: &str, path: &str) -> Result<&'a str, Malformed> {
+fn required_string<'a>(parent: &'a Json, key: &str, path: &str) -> Result<&'a str, Malformed> {
     match parent.get(key) {
-        Some(Value::String(value)) => Ok(value),
-        None | Some(Value::Null) => Err(Malformed(format!("{path} is missing"))),
+        Some(Json::String(value)) => Ok(value),
+        None | Some(Json::Null) => Err(Malformed(format!("{path} is missing"))),
         Some(other) => Err(Malformed(format!(
             "{path} must be a string, found {}",
-            json_type(other)
+            other.type_name()
         ))),
     }
 }
 
 fn optional_string<'a>(
-    parent: &'a Value,
+    parent: &'a Json,
     key: &str,
     path: &str,
 ) -> Result<Option<&'a str>, Malformed> {
     match parent.get(key) {
-        None | Some(Value::Null) => Ok(None),
+        None | Some(Json::Null) => Ok(None),
         Some(_) => required_string(parent, key, path).map(Some),
     }
 }

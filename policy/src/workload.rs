@@ -1,12 +1,12 @@
 //! Where a workload keeps its images: the pod spec of each kind, and in it every container list and image volume.
 //!
-//! Works on `serde_json::Value` and reads only the fields it needs, rather than on k8s-openapi types: those would add
-//! hundreds of KiB to policy.wasm, and would reject (or silently drop) fields this policy does not care about.
+//! Works on [`Json`] (the payload's kept fields) and reads only the fields it needs, rather than on k8s-openapi types:
+//! those would add hundreds of KiB to policy.wasm, and would reject (or silently drop) fields this policy does not
+//! care about.
 
 use std::fmt;
 
-use serde_json::Value;
-
+use crate::json::Json;
 use crate::text;
 
 /// The path from the object to its pod spec, for the kinds that have one. `kind` is the admission request's
@@ -142,35 +142,23 @@ impl fmt::Display for Malformed {
     }
 }
 
-/// "a string", "a list"...: the JSON type of a value, for messages.
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Every image site of the pod spec at `pod_spec_at` in `object`, in the order containers, initContainers,
 /// ephemeralContainers, volumes. A missing (or null) pod spec or list has no sites: nothing in it can run. A value of
 /// the wrong type is `Malformed`, never skipped: what the policy cannot read, it does not accept.
 pub fn image_sites<'a>(
-    object: &'a Value,
+    object: &'a Json<'_>,
     pod_spec_at: &'static [&'static str],
 ) -> Result<Vec<ImageSite<'a>>, Malformed> {
     let mut pod_spec = object;
     for (depth, key) in pod_spec_at.iter().enumerate() {
         pod_spec = match pod_spec.get(key) {
-            None | Some(Value::Null) => return Ok(Vec::new()),
+            None | Some(Json::Null) => return Ok(Vec::new()),
             Some(value) if value.is_object() => value,
             Some(other) => {
                 return Err(Malformed(format!(
                     "{} must be an object, found {}",
                     pod_spec_at[..=depth].join("."),
-                    json_type(other)
+                    other.type_name()
                 )));
             }
         };
@@ -194,13 +182,13 @@ pub fn image_sites<'a>(
     let kind = SiteKind::ImageVolume;
     for (index, volume) in list_items(pod_spec, kind.list_key(), path)? {
         let image_source = match volume.get("image") {
-            None | Some(Value::Null) => continue, // some other volume type
+            None | Some(Json::Null) => continue, // some other volume type
             Some(image) if image.is_object() => image,
             Some(other) => {
                 return Err(Malformed(format!(
                     "{}.image must be an object, found {}",
                     item_path(kind, index),
-                    json_type(other)
+                    other.type_name()
                 )));
             }
         };
@@ -218,19 +206,19 @@ pub fn image_sites<'a>(
 }
 
 /// The objects of the list `key` of `parent` (at `parent_path`), with their indexes.
-fn list_items<'a>(
-    parent: &'a Value,
+fn list_items<'a, 'j>(
+    parent: &'a Json<'j>,
     key: &str,
     parent_path: impl Fn() -> String,
-) -> Result<Vec<(usize, &'a Value)>, Malformed> {
+) -> Result<Vec<(usize, &'a Json<'j>)>, Malformed> {
     let items = match parent.get(key) {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
+        None | Some(Json::Null) => return Ok(Vec::new()),
+        Some(Json::Array(items)) => items,
         Some(other) => {
             return Err(Malformed(format!(
                 "{}.{key} must be a list, found {}",
                 parent_path(),
-                json_type(other)
+                other.type_name()
             )));
         }
     };
@@ -238,33 +226,36 @@ fn list_items<'a>(
         .iter()
         .enumerate()
         .map(|(index, item)| match item {
-            Value::Object(_) => Ok((index, item)),
+            Json::Object(_) => Ok((index, item)),
             other => Err(Malformed(format!(
                 "{}.{key}[{index}] must be an object, found {}",
                 parent_path(),
-                json_type(other)
+                other.type_name()
             ))),
         })
         .collect()
 }
 
-fn name_of(item: &Value, item_path: impl Fn() -> String) -> Result<Option<&str>, Malformed> {
+fn name_of<'a>(
+    item: &'a Json<'_>,
+    item_path: impl Fn() -> String,
+) -> Result<Option<&'a str>, Malformed> {
     string_field(item, "name", item_path)
 }
 
 /// A string field that may be missing or null (`None`) but is never another type.
 fn string_field<'a>(
-    parent: &'a Value,
+    parent: &'a Json<'_>,
     key: &str,
     parent_path: impl Fn() -> String,
 ) -> Result<Option<&'a str>, Malformed> {
     match parent.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(value)) => Ok(Some(value)),
         Some(other) => Err(Malformed(format!(
             "{}.{key} must be a string, found {}",
             parent_path(),
-            json_type(other)
+            other.type_name()
         ))),
     }
 }

@@ -1,5 +1,6 @@
-//! The fast path of [`read`](super::read): one pass over the payload's bytes that builds only the kept fields, with
-//! no serde visitor per value and UTF-8 checked only where it can be wrong, inside strings that are not ASCII.
+//! The fast path of [`read_json`](super::read_json): one pass over the payload's bytes that builds only the kept
+//! fields, as a [`Json`] borrowing the payload's strings, with no serde visitor per value and UTF-8 checked only where
+//! it can be wrong, inside strings that are not ASCII.
 //!
 //! Serde's visitors cost more than the JSON itself: natively, on a 3-container Deployment, the pruned serde read took
 //! 5.2 µs where serde_json skips the same payload whole (`IgnoredAny`) in 1.9; this path takes 3.5. In policy.wasm,
@@ -13,12 +14,15 @@
 //! the payload instead, with its exact values and errors. So it is strict where serde_json is (UTF-8, and every
 //! syntax rule `IgnoredAny` checks in a skipped value: literals, number grammar, string escapes and control
 //! characters, brackets, commas and colons, trailing characters) and leaves to serde_json what it does not do itself:
-//! - a kept number, or a kept string with escapes: serde_json parses exactly its text into the `Value`;
+//! - a kept number, or a kept string with escapes: serde_json parses exactly its text;
 //! - a key with an escape, and any nesting deeper than [`MAX_DEPTH`]: the whole payload goes to the serde path.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::Value;
 
 use super::Shape;
+use crate::json::Json;
 use crate::swar;
 
 /// Nesting past this goes to the serde path, which enforces serde_json's own limit (128 levels for a kept value, none
@@ -26,7 +30,7 @@ use crate::swar;
 const MAX_DEPTH: usize = 100;
 
 /// `json` (the whole payload) read with `shape`, or `None` where the serde path must decide.
-pub(super) fn read(json: &[u8], shape: Shape) -> Option<Value> {
+pub(super) fn read(json: &[u8], shape: Shape) -> Option<Json<'_>> {
     let mut scanner = Scanner { bytes: json, at: 0 };
     let value = scanner.value(shape, 0)?;
     scanner.skip_whitespace();
@@ -60,7 +64,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One value, inside `depth` containers, kept as `shape` says.
-    fn value(&mut self, shape: Shape, depth: usize) -> Option<Value> {
+    fn value(&mut self, shape: Shape, depth: usize) -> Option<Json<'a>> {
         self.skip_whitespace();
         // Tested one by one, most frequent first, not as a `match`: see [`opens_a_container`].
         let byte = self.peek()?;
@@ -81,26 +85,32 @@ impl<'a> Scanner<'a> {
     /// A kept literal or number, starting with `byte`: the rare tokens, kept out of line, apart from the tests before
     /// them (see [`opens_a_container`]).
     #[inline(never)]
-    fn scalar(&mut self, byte: u8) -> Option<Value> {
+    fn scalar(&mut self, byte: u8) -> Option<Json<'a>> {
         match byte {
-            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
-            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
-            b'n' => self.literal(b"null").map(|()| Value::Null),
+            b't' => self.literal(b"true").map(|()| Json::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Json::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Json::Null),
             _ => self.number(),
         }
     }
 
     /// An object with only `fields` kept, or all of it; `at` is on its `{`.
-    fn object(&mut self, fields: Option<&[(&'static str, Shape)]>, depth: usize) -> Option<Value> {
-        let mut object = Map::new();
+    fn object(
+        &mut self,
+        fields: Option<&[(&'static str, Shape)]>,
+        depth: usize,
+    ) -> Option<Json<'a>> {
+        // Room for every kept field at once: growing the list as they come cost a reallocation (a call, in wasm)
+        // per object.
+        let mut object = Vec::with_capacity(fields.map_or(0, <[_]>::len));
         self.each_item(b'}', depth, |scanner| {
             let key = scanner.plain_key()?;
             scanner.expect(b':')?;
-            // As in a `Value`, a repeated key keeps its last value.
+            // A repeated key is kept as often as it comes: `Json::get` finds its last value, as a `Value` keeps it.
             match fields {
                 None => {
                     let value = scanner.value(Shape::Whole, depth)?;
-                    object.insert(std::str::from_utf8(key).ok()?.to_owned(), value);
+                    object.push((std::str::from_utf8(key).ok()?, value));
                 }
                 Some(fields) => match fields
                     .iter()
@@ -108,24 +118,24 @@ impl<'a> Scanner<'a> {
                 {
                     Some(&(name, shape)) => {
                         let value = scanner.value(shape, depth)?;
-                        object.insert(name.to_owned(), value);
+                        object.push((name, value));
                     }
                     None => scanner.skip_value(depth)?,
                 },
             }
             Some(())
         })?;
-        Some(Value::Object(object))
+        Some(Json::Object(object))
     }
 
     /// A list, each item kept as `item` says; `at` is on its `[`.
-    fn list(&mut self, item: Shape, depth: usize) -> Option<Value> {
+    fn list(&mut self, item: Shape, depth: usize) -> Option<Json<'a>> {
         let mut items = Vec::new();
         self.each_item(b']', depth, |scanner| {
             items.push(scanner.value(item, depth)?);
             Some(())
         })?;
-        Some(Value::Array(items))
+        Some(Json::Array(items))
     }
 
     /// The members of an object or the items of a list, each read by `read_item`, with the commas between them and
@@ -175,21 +185,34 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn string(&mut self) -> Option<Value> {
+    fn string(&mut self) -> Option<Json<'a>> {
         let start = self.at;
         match self.skip_string()? {
             Escapes::None => {
                 let text = std::str::from_utf8(&self.bytes[start + 1..self.at - 1]).ok()?;
-                Some(Value::String(text.to_owned()))
+                Some(Json::String(Cow::Borrowed(text)))
             }
-            Escapes::Some => serde_json::from_slice(&self.bytes[start..self.at]).ok(),
+            Escapes::Some => match self.parsed(start)? {
+                Value::String(text) => Some(Json::String(Cow::Owned(text))),
+                _ => None,
+            },
         }
     }
 
     /// A kept number: its grammar checked here, its value serde_json's (integer or float, range, `-0`).
-    fn number(&mut self) -> Option<Value> {
+    fn number(&mut self) -> Option<Json<'a>> {
         let start = self.at;
         self.skip_number()?;
+        match self.parsed(start)? {
+            Value::Number(number) => Some(Json::Number(number)),
+            _ => None,
+        }
+    }
+
+    /// The scalar from `start` to here, parsed by serde_json. As a `Value`, whose parse policy.wasm has anyway: as a
+    /// `String` or `Number`, serde would bring in its type errors, and with them float formatting (10 KiB).
+    #[inline(never)]
+    fn parsed(&self, start: usize) -> Option<Value> {
         serde_json::from_slice(&self.bytes[start..self.at]).ok()
     }
 
