@@ -3,6 +3,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32::memory_grow;
 use core::cell::UnsafeCell;
+#[cfg(not(feature = "js"))]
 use core::mem::MaybeUninit;
 
 use talc::base::Talc;
@@ -24,7 +25,8 @@ mod layout {
 /// The calls' scratch region, a static: the 3-container Deployment's call allocates 13 KB (its payload included).
 /// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows
 /// memory, which the host then also resets after the evaluation: a request that big costs that much more, the next
-/// one nothing.
+/// one nothing. (The browser build has no waPC entry to switch it on, and so no scratch region.)
+#[cfg(not(feature = "js"))]
 const SCRATCH_BYTES: usize = 32 * 1024;
 
 /// The end of the initial memory: Talc's first arena runs from `__heap_base` to here.
