@@ -6,13 +6,15 @@
 //! request once more in policy.wasm). A `Json` is a list of `(key, value)` pairs that borrow from the payload.
 //!
 //! The same value as the `serde_json::Value` a parse gives: [`Json::from_value`] and [`Json::to_value`] go between the
-//! two, and the payload tests hold `read_fast(…).to_value()` equal to serde_json's read. A repeated key is kept as
-//! often as it is written, and [`Json::get`] finds its last value, as a `Value` holds it.
+//! two, and the payload tests hold the fast reader's view (as `payload::read_fast` gives it, a `Value`) equal to
+//! serde_json's read. A repeated key is kept as often as it is written, and [`Json::get`] finds its last value, as a
+//! `Value` holds it.
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
+/// A JSON value, shaped as `serde_json::Value` is, but borrowing (see the module documentation).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json<'a> {
     Null,
