@@ -22,7 +22,8 @@ mod layout {
     include!("../../memory_layout.rs");
 }
 
-/// The calls' scratch region, a static: the 3-container Deployment's call allocates 13 KB (its payload included).
+/// The calls' scratch region, a static: the 3-container Deployment's call allocated 13 KB (its payload included) when
+/// the rule read `serde_json::Value`s, less since it reads a borrowed view.
 /// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows
 /// memory, which the host then also resets after the evaluation: a request that big costs that much more, the next
 /// one nothing. (The browser build has no waPC entry to switch it on, and so no scratch region.)
