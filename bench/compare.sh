@@ -10,7 +10,8 @@
 #   - `host-harness check` on the 10 000-document corpus file (unpacked to a temp dir), under /usr/bin/time -v for
 #     the peak RSS, three times (the median counts), and on real/;
 #   - cold `host-harness run` of one request as whole processes: 20 with a warm compiled-module cache, 5 without;
-#   - `host-harness bench --output json` on the fixture requests and bench/requests (a 3-container Deployment);
+#   - `host-harness bench --output json` on the fixture requests and bench/requests (a 3-container Deployment),
+#     with policy.wasm and with bench/do-nothing-policy.wat (what a fresh instance costs with no rule to run);
 #   - the policy crate's criterion bench of the native rule on the same requests (short measurement time): the
 #     wasm/native ratio;
 #   - checkov (pip, in a virtualenv) with `--check CKV_K8S_43 --skip-download` on the same files.
@@ -80,6 +81,10 @@ log "host-harness bench (fresh instance per evaluation)"
 # agreeing shows a big request leaves no cost behind for later evaluations (README, Performance).
 "$harness" bench "$policy" "$root/bench/requests/deployment-three-containers.json" --iterations 3000 --warmup 300 \
   --output json >"$results/bench-alone.json"
+
+# A policy that does nothing, in the same 128 KiB of memory: what a fresh instance costs with no rule to run.
+"$harness" bench "$root/bench/do-nothing-policy.wat" --iterations 3000 --warmup 300 --output json \
+  >"$results/do-nothing.json"
 
 log "criterion: the native rule on the same requests"
 (cd "$root" && cargo bench -p require-digest --bench validate -- --warm-up-time 0.5 --measurement-time 1 --noplot) \

@@ -160,6 +160,13 @@ def main(results):
               + native[n]) / native[n] for n in common]
     row("  the same, were the guest's call as fast as native code (the new instance's cost alone)",
         f"{geomean(fixed):.2f}x")
+    # Any policy's floor in this host: a module that does nothing, in the same memory, costs this much per fresh
+    # instance; with only that on top of the native rule the mean would be the line after.
+    nothing = {r["name"]: r["figures"]["evaluation"]["p50_ns"] for r in load(results, "do-nothing.json")["requests"]}
+    row("fresh-instance evaluation of a policy that does nothing (bench/do-nothing-policy.wat), p50",
+        fmt_us(nothing[HEADLINE_REQUEST]))
+    row("  wasm / native, geometric mean, were each evaluation only that cost plus the native rule",
+        f"{geomean([(nothing[n] + native[n]) / native[n] for n in common]):.2f}x")
 
     runs = [gnu_time(os.path.join(results, f"check-10k.{n}.time")) for n in (1, 2, 3)]
     ours_10k = load(results, "ours-10k.json")

@@ -16,9 +16,13 @@ fn bench(args: &[&str]) -> Output {
 }
 
 fn bench_exactly(args: &[&str]) -> Output {
+    bench_policy(policy_wasm::policy_wasm(), args)
+}
+
+fn bench_policy(policy: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))
         .arg("bench")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy)
         .args(args)
         // The cached load is measured too: keep it out of the user's own module cache.
         .env(
@@ -150,5 +154,25 @@ fn bad_inputs_are_clear_errors() {
         String::from_utf8_lossy(&output.stderr).contains("Provided settings are not valid"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_do_nothing_policy_takes_every_fixture_request() {
+    // bench/compare.sh measures it beside policy.wasm on the same requests, for what a fresh instance costs alone.
+    let policy = Path::new(&fixture("bench/do-nothing-policy.wat")).to_owned();
+    let quick = ["--iterations", "3", "--warmup", "1", "--compilations", "1"];
+    let output = bench_policy(&policy, &[&quick[..], &["--output", "json"]].concat());
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    let requests = report["requests"].as_array().unwrap();
+    assert!(requests.len() > 40, "{report}");
+    assert!(
+        requests.iter().all(|r| r["verdict"] == "accepted"),
+        "{report}"
+    );
+    assert_eq!(
+        report["skipped"].as_array().map_or(0, Vec::len),
+        0,
+        "{report}"
     );
 }
