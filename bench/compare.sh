@@ -43,9 +43,12 @@ policy=$root/policy.wasm
 # The compiled-module cache of this run only: "warm" means warmed here.
 export XDG_CACHE_HOME=$work/cache
 
-mkdir -p "$work/10k" "$work/results"
+# The results stay after the run (the table is printed from them): `python3 bench/report.py target/bench/results`
+# prints it again, and the JSON behind every figure can be read there.
+results=$root/target/bench/results
+rm -rf "$results"
+mkdir -p "$work/10k" "$results"
 gzip -dc "$corpus/corpus_10k.yaml.gz" >"$work/10k/corpus_10k.yaml"
-results=$work/results
 cp "$root/policy.wasm" "$results/policy.wasm.copy"
 uptime >"$results/uptime.txt"
 nproc >"$results/nproc.txt"
