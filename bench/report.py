@@ -151,7 +151,8 @@ def main(results):
     by_name = bench_medians(results, "bench")
     headline = by_name[HEADLINE_REQUEST]["figures"]
     evaluation = headline["evaluation"]["p50_ns"]
-    row("fresh-instance evaluation, 3-container Deployment, p50 (median of 3 rounds)", fmt_us(evaluation), "<= 10 µs", evaluation <= 10_000)
+    row("fresh-instance evaluation, 3-container Deployment, p50 (median of 3 rounds)", fmt_us(evaluation), "<= 10 µs",
+        evaluation <= 10_000)
     row("  of which: new instance (store, instantiate, wapc_init), p50", fmt_us(headline["instantiate"]["p50_ns"]))
     row("  of which: the guest's __guest_call, p50", fmt_us(headline["guest_call"]["p50_ns"]))
     alone = bench_medians(results, "bench-alone")[HEADLINE_REQUEST]["figures"]["evaluation"]["p50_ns"]
@@ -171,10 +172,10 @@ def main(results):
               + native[n]) / native[n] for n in common]
     row("  the same, were the guest's call as fast as native code (the new instance's cost alone)",
         f"{geomean(fixed):.2f}x")
-    # Any policy's floor in this host: a module that does nothing, in the same memory, costs this much per fresh
-    # instance; with only that on top of the native rule the mean would be the line after.
+    # Any policy's floor in this host: what a module that does nothing, in the same memory, costs per fresh instance
+    # (it reads no request, so the median over them is the steadier figure), and the mean ratio with only that cost
+    # on top of the native rule.
     nothing = {name: r["figures"]["evaluation"]["p50_ns"] for name, r in bench_medians(results, "do-nothing").items()}
-    # It reads no request, so every request measures the same thing: the median over them is the steadier figure.
     row("fresh-instance evaluation of a policy that does nothing, p50 (median over the requests)",
         fmt_us(statistics.median(nothing.values())))
     row("  wasm / native, geometric mean, were each evaluation only that cost plus the native rule",

@@ -10,9 +10,14 @@ use serde_json::Value;
 
 /// `host-harness bench policy.wasm` with few iterations, then `args`.
 fn bench(args: &[&str]) -> Output {
+    quick_bench(policy_wasm::policy_wasm(), args)
+}
+
+/// `host-harness bench POLICY` with few iterations, then `args`.
+fn quick_bench(policy: &Path, args: &[&str]) -> Output {
     let mut quick = vec!["--iterations", "3", "--warmup", "1", "--compilations", "1"];
     quick.extend(args);
-    bench_exactly(&quick)
+    bench_policy(policy, &quick)
 }
 
 fn bench_exactly(args: &[&str]) -> Output {
@@ -160,9 +165,8 @@ fn bad_inputs_are_clear_errors() {
 #[test]
 fn the_do_nothing_policy_takes_every_fixture_request() {
     // bench/compare.sh measures it beside policy.wasm on the same requests, for what a fresh instance costs alone.
-    let policy = Path::new(&fixture("bench/do-nothing-policy.wat")).to_owned();
-    let quick = ["--iterations", "3", "--warmup", "1", "--compilations", "1"];
-    let output = bench_policy(&policy, &[&quick[..], &["--output", "json"]].concat());
+    let policy = fixture("bench/do-nothing-policy.wat");
+    let output = quick_bench(Path::new(&policy), &["--output", "json"]);
     let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
     let requests = report["requests"].as_array().unwrap();
     assert!(requests.len() > 40, "{report}");
