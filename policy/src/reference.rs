@@ -1,33 +1,43 @@
-//! Container image references, parsed with the grammar of distribution/reference (the grammar Docker, containerd and
-//! therefore the kubelet use), and the digest rule this policy enforces.
+//! Container image references, parsed as distribution/reference v0.6.0's `ParseNormalizedNamed` parses them (the
+//! kubelet reads images with it from 1.30 on, and containerd with the same grammar), and the digest rule this policy
+//! enforces: an image is pinned when it parses, carries a digest, the digest's algorithm is allowed, and its encoded
+//! part is what go-digest's `Validate` requires (lowercase hex of the algorithm's length).
 //!
 //! ```text
 //! reference        := name [ ":" tag ] [ "@" digest ]
-//! name             := [ domain "/" ] path                      (normalized name at most 255 characters)
+//! name             := [ domain "/" ] path             (path at most 255 characters, with Docker Hub's "library/")
 //! domain           := host [ ":" port ]
-//! host             := domain-component ( "." domain-component )* | "[" IPv6 address "]"
+//! host             := domain-component ( "." domain-component )* | "[" [a-fA-F0-9:]+ "]"
 //! domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
 //! port             := [0-9]+
 //! path             := path-component ( "/" path-component )*
 //! path-component   := [a-z0-9]+ ( separator [a-z0-9]+ )*
 //! separator        := "." | "_" | "__" | "-"+
 //! tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
-//! digest           := algorithm ":" encoded                   (this policy: sha256/sha384/sha512, lowercase hex)
+//! digest           := algorithm ":" encoded           (this policy: sha256/sha384/sha512, lowercase hex)
 //! ```
+//!
+//! Which first component is the domain is Docker's choice, not the grammar's: the one before the first '/' when it
+//! is `localhost` or has a '.', a ':' or an uppercase letter (a path may have none), else there is none and the name
+//! is Docker Hub's (`nginx` is `docker.io/library/nginx`). A first component so chosen that is no host but is a path
+//! component (`do_ker.io/app`: a '.' and a '_') is read again, as v0.6.0 reads it, as the start of a path with no
+//! registry at all, not Docker Hub's. A bracketed host is only checked for hex digits and colons, as v0.6.0 checks
+//! it. The 255-character limit is on the path alone. policy/tests/reference_oracle.rs and fuzz/'s reference_parser
+//! hold this parser equal to an oracle built from v0.6.0's published expressions (distribution-reference-oracle/).
 //!
 //! Hand-written rather than `regex-lite`: the policy must say *why* a reference is wrong ("repository name must be
 //! lowercase", "tag is 129 characters long"), so the input has to be split into domain, path, tag and digest and each
-//! part judged on its own anyway; once it is split, every part is a one-screen loop over bytes. And it is smaller:
-//! swapping just the path-component check for a `regex_lite::Regex` made policy.wasm 193,145 bytes instead of
-//! 143,559 (+48 KiB, a third of the 150 KiB budget) to answer match / no match.
+//! part judged on its own anyway; once it is split, every part is a one-screen loop over bytes. And it is smaller: a
+//! regex engine inside policy.wasm would cost far more of its size budget than these loops, only to answer match /
+//! no match. The tests use one, where it costs the module nothing.
 
 use std::fmt;
-use std::net::Ipv6Addr;
 
 use crate::swar;
 
-/// Longest normalized name (`docker.io/library/nginx`) distribution/reference accepts: `NameTotalLengthMax`.
-pub const NAME_MAX_LEN: usize = 255;
+/// Longest repository path (`library/nginx`, without the registry) distribution/reference accepts:
+/// `RepositoryNameTotalLengthMax`, which v0.6.0's `Parse` compares with the path alone.
+pub const PATH_MAX_LEN: usize = 255;
 /// Longest tag: the grammar's `[\w][\w.-]{0,127}`.
 pub const TAG_MAX_LEN: usize = 128;
 
@@ -103,7 +113,7 @@ pub enum ReferenceError {
     InvalidPathComponent {
         component: String,
     },
-    NameTooLong {
+    PathTooLong {
         length: usize,
     },
     EmptyTag,
@@ -162,10 +172,10 @@ impl fmt::Display for ReferenceError {
                 "repository path component {component:?} is invalid (lowercase letters and digits, separated by \
                  \".\", \"_\", \"__\" or hyphens)"
             ),
-            NameTooLong { length } => write!(
+            PathTooLong { length } => write!(
                 f,
-                "repository name is {length} characters long once normalized (with its registry), the limit is \
-                 {NAME_MAX_LEN}"
+                "repository path is {length} characters long once normalized (without its registry), the limit \
+                 is {PATH_MAX_LEN}"
             ),
             EmptyTag => write!(f, "tag after \":\" is empty"),
             InvalidTag { tag } => write!(
@@ -276,12 +286,23 @@ impl fmt::Display for Digest<'_> {
 /// `Display` prints it exactly as it was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImageReference<'a> {
-    /// The registry as written (`registry.example.com:5000`), if the reference names one.
-    domain: Option<&'a str>,
-    /// The repository path as written (`library/nginx`, or just `nginx`).
+    registry: Registry<'a>,
+    /// The repository path as written (`library/nginx`, or just `nginx`); with no registry, the whole name.
     path: &'a str,
     tag: Option<&'a str>,
     digest: Option<Digest<'a>>,
+}
+
+/// Where a reference's repository lives, as distribution's `ParseNormalizedNamed` decides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Registry<'a> {
+    /// Written before the path (`registry.example.com:5000`, `index.docker.io`).
+    Written(&'a str),
+    /// Not written, so Docker Hub: `nginx` is `docker.io/library/nginx`.
+    DockerHub,
+    /// None at all: the first component looked like a host to Docker's split (it has a '.') but is none, and as it is
+    /// a path component, distribution reads the whole name as a path without a registry (`do_ker.io/app`).
+    Absent,
 }
 
 impl<'a> ImageReference<'a> {
@@ -325,10 +346,16 @@ impl<'a> ImageReference<'a> {
             return Err(ReferenceError::HexIdentifierAsName);
         }
         // Every '/' before the '@' is in the name: a tag has none.
-        let (domain, path) = split_domain(name, marks.first_slash);
-        if let Some(domain) = domain {
-            check_domain(domain)?;
-        }
+        let (registry, path) = match split_domain(name, marks.first_slash) {
+            (Some(domain), path) => match check_domain(domain) {
+                Ok(()) => (Registry::Written(domain), path),
+                // distribution's `Parse` takes the whole name as a path when its first component is no host; this
+                // one then fails only if some later component is no path component either.
+                Err(_) if is_path_component(domain.as_bytes()) => (Registry::Absent, name),
+                Err(error) => return Err(error),
+            },
+            (None, path) => (Registry::DockerHub, path),
+        };
         check_path(path)?;
         if let Some(tag) = tag {
             check_tag(tag)?;
@@ -336,22 +363,26 @@ impl<'a> ImageReference<'a> {
         let digest = digest
             .map(|digest| Digest::parse(digest, allowed))
             .transpose()?;
-        // containerd parses what the kubelet pulls with ParseNormalizedNamed, which limits the *normalized* name.
-        let (domain_normalized, namespace) = normalized_domain_and_namespace(domain, path);
-        let length = domain_normalized.len() + "/".len() + namespace.len() + path.len();
-        if length > NAME_MAX_LEN {
-            return Err(ReferenceError::NameTooLong { length });
+        // v0.6.0 limits the path as its normalization leaves it (`library/` added), without the registry.
+        let (_, namespace) = normalized_domain_and_namespace(registry, path);
+        let length = namespace.len() + path.len();
+        if length > PATH_MAX_LEN {
+            return Err(ReferenceError::PathTooLong { length });
         }
         Ok(ImageReference {
-            domain,
+            registry,
             path,
             tag,
             digest,
         })
     }
 
+    /// The registry as written (`registry.example.com:5000`), if the reference names one.
     pub fn domain(&self) -> Option<&'a str> {
-        self.domain
+        match self.registry {
+            Registry::Written(domain) => Some(domain),
+            Registry::DockerHub | Registry::Absent => None,
+        }
     }
 
     pub fn path(&self) -> &'a str {
@@ -367,10 +398,12 @@ impl<'a> ImageReference<'a> {
     }
 
     /// The repository as Docker names it: `nginx` is `docker.io/library/nginx`, `user/app` is `docker.io/user/app`,
-    /// `index.docker.io/x` is `docker.io/x`... (no tag, no digest).
+    /// `index.docker.io/x` is `docker.io/x`, `do_ker.io/app` (no registry) stays as it is... (no tag, no digest).
     pub fn normalized_name(&self) -> String {
-        let (domain, namespace) = normalized_domain_and_namespace(self.domain, self.path);
-        format!("{domain}/{namespace}{}", self.path)
+        match normalized_domain_and_namespace(self.registry, self.path) {
+            (Some(domain), namespace) => format!("{domain}/{namespace}{}", self.path),
+            (None, _) => self.path.to_string(),
+        }
     }
 
     /// The whole reference with its name normalized, tag and digest as written: `nginx:1.27` is
@@ -396,7 +429,7 @@ impl<'a> ImageReference<'a> {
 impl fmt::Display for ImageReference<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut written = String::new();
-        if let Some(domain) = &self.domain {
+        if let Some(domain) = self.domain() {
             written.push_str(domain);
             written.push('/');
         }
@@ -407,25 +440,27 @@ impl fmt::Display for ImageReference<'_> {
 }
 
 /// The registry of a name as Docker normalizes it, and the namespace it puts before the path: `nginx` is
-/// (`docker.io`, `library/`), `index.docker.io/user/app` is (`docker.io`, ``).
+/// (`docker.io`, `library/`), `index.docker.io/user/app` is (`docker.io`, ``), `do_ker.io/app` is (none, ``).
 fn normalized_domain_and_namespace<'a>(
-    domain: Option<&'a str>,
+    registry: Registry<'a>,
     path: &str,
-) -> (&'a str, &'static str) {
-    let domain = match domain {
-        None | Some(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
-        Some(domain) => domain,
+) -> (Option<&'a str>, &'static str) {
+    let domain = match registry {
+        Registry::Absent => return (None, ""),
+        Registry::DockerHub | Registry::Written(LEGACY_DEFAULT_DOMAIN) => DEFAULT_DOMAIN,
+        Registry::Written(domain) => domain,
     };
     if domain == DEFAULT_DOMAIN && !path.bytes().any(|b| b == b'/') {
-        (domain, OFFICIAL_REPOSITORY_NAMESPACE)
+        (Some(domain), OFFICIAL_REPOSITORY_NAMESPACE)
     } else {
-        (domain, "")
+        (Some(domain), "")
     }
 }
 
 /// Docker's split (distribution's `splitDockerDomain`): the first component is a registry when it looks like a host
 /// (has a '.' or a ':', is `localhost`, or has uppercase letters, which a path may not); otherwise the whole name is
-/// a Docker Hub path. `first_slash` is where the name's first '/' is, if it has one.
+/// a Docker Hub path. `first_slash` is where the name's first '/' is, if it has one. Whether the registry it picks is
+/// a host is for [`check_domain`] to say.
 fn split_domain(name: &str, first_slash: Option<usize>) -> (Option<&str>, &str) {
     match first_slash {
         Some(slash) => {
@@ -446,8 +481,8 @@ fn split_domain(name: &str, first_slash: Option<usize>) -> (Option<&str>, &str) 
 
 /// Where the characters that split a reference are, found in one pass over it: the first '@' (its digest follows)
 /// and whether there is a second; before the first '@', the first and the last '/' and the last ':'. A reference
-/// is short, but searching it for each character in turn (`split_once`, `rfind`, `contains`) was a tenth of the
-/// policy's time in wasm, where `memchr` has no SIMD.
+/// is short, but searching it for each character in turn (`split_once`, `rfind`, `contains`) reads it several times
+/// over, in wasm, where `memchr` has no SIMD.
 #[derive(Default)]
 struct Landmarks {
     first_at: Option<usize>,
@@ -500,12 +535,11 @@ fn check_domain(domain: &str) -> Result<(), ReferenceError> {
                 .ok_or_else(|| ReferenceError::InvalidIpv6 {
                     host: domain.to_string(),
                 })?;
-        // distribution's `[a-fA-F0-9:]+`, and also a real IPv6 address, as a registry host must be. The character
-        // check comes first: Rust's parser also takes the dotted-quad forms (`::ffff:1.2.3.4`), which the runtime's
-        // grammar does not (found by fuzz/: reference_parser).
+        // distribution v0.6.0's `[a-fA-F0-9:]+` and nothing more: it does not check that this is an address (`[:1]`
+        // is taken), and a stricter policy would refuse images the kubelet pulls. No dotted quads (`::ffff:1.2.3.4`).
         let hex_and_colons =
             !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
-        if !hex_and_colons || address.parse::<Ipv6Addr>().is_err() {
+        if !hex_and_colons {
             return Err(ReferenceError::InvalidIpv6 {
                 host: domain.to_string(),
             });
@@ -680,23 +714,51 @@ fn check_tag(tag: &str) -> Result<(), ReferenceError> {
 mod tests {
     use super::class;
 
+    /// Each class's set, written out character by character from the grammar in the module's doc, not derived from
+    /// the predicates the table is built with: the table is checked against the grammar, not against itself.
+    const CHARACTER_SETS: [(&str, u8, &str); 5] = [
+        (
+            "LOWER_OR_DIGIT",
+            class::LOWER_OR_DIGIT,
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+        ),
+        (
+            "ALNUM",
+            class::ALNUM,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        ),
+        (
+            "DOMAIN",
+            class::DOMAIN,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
+        ),
+        (
+            "TAG_START",
+            class::TAG_START,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
+        ),
+        (
+            "TAG",
+            class::TAG,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+        ),
+    ];
+
     #[test]
     fn the_byte_classes_are_the_grammar_s_character_sets() {
-        for b in 0..=u8::MAX {
-            let alnum = b.is_ascii_alphanumeric();
-            assert_eq!(
-                class::is(b, class::LOWER_OR_DIGIT),
-                b.is_ascii_lowercase() || b.is_ascii_digit(),
-                "{b}"
-            );
-            assert_eq!(class::is(b, class::ALNUM), alnum, "{b}");
-            assert_eq!(class::is(b, class::DOMAIN), alnum || b == b'-', "{b}");
-            assert_eq!(class::is(b, class::TAG_START), alnum || b == b'_', "{b}");
-            assert_eq!(
-                class::is(b, class::TAG),
-                alnum || matches!(b, b'_' | b'.' | b'-'),
-                "{b}"
-            );
+        let mut wrong = Vec::new();
+        for (name, set, members) in CHARACTER_SETS {
+            for byte in 0..=u8::MAX {
+                let expected = members.as_bytes().contains(&byte);
+                if class::is(byte, set) != expected {
+                    wrong.push(format!(
+                        "{name}: byte {byte:#04x} ({:?}) should {}be in the set",
+                        char::from(byte),
+                        if expected { "" } else { "not " }
+                    ));
+                }
+            }
         }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

@@ -47,6 +47,11 @@ fn sha256() -> String {
 #[case::dot_separator("app.name", "docker.io/library/app.name")]
 #[case::every_separator("f/a0.b-c_d__e", "docker.io/f/a0.b-c_d__e")]
 #[case::dotted_first_component_is_a_registry("a0.b-c/d__e", "a0.b-c/d__e")]
+#[case::dotted_first_component_with_an_underscore_is_a_path_without_registry(
+    "registry_example.com/app",
+    "registry_example.com/app"
+)]
+#[case::ipv6_host_of_hex_and_colons_only("[:1]:5000/x:y", "[:1]:5000/x:y")]
 #[case::digits_only_path("123/456", "docker.io/123/456")]
 #[case::single_character("a", "docker.io/library/a")]
 #[case::tag_zero("nginx:0", "docker.io/library/nginx:0")]
@@ -97,23 +102,25 @@ fn references_split_into_their_parts(
     assert_eq!(reference.to_string(), written);
 }
 
-/// The 255-character limit applies to the normalized name, registry included, as containerd applies it.
+/// The 255-character limit applies to the path, without the registry but with the `library/` Docker Hub puts before
+/// an official image's name, as distribution/reference v0.6.0's `Parse` applies it.
 #[rstest]
-#[case::registry_name_of_255(format!("registry.example.com/{}", "a".repeat(234)), Ok(()))]
-#[case::docker_hub_name_of_255("a".repeat(237), Ok(()))]
-#[case::registry_name_of_256(
-    format!("registry.example.com/{}", "a".repeat(235)),
-    Err("repository name is 256 characters long once normalized (with its registry), the limit is 255")
+#[case::registry_path_of_255(format!("registry.example.com/{}", "a".repeat(255)), Ok(()))]
+#[case::official_image_path_of_255("a".repeat(247), Ok(()))]
+#[case::docker_hub_user_path_of_255(format!("{}/{}", "a".repeat(230), "b".repeat(24)), Ok(()))]
+#[case::registry_path_of_256(
+    format!("registry.example.com/{}", "a".repeat(256)),
+    Err("repository path is 256 characters long once normalized (without its registry), the limit is 255")
 )]
-#[case::docker_hub_name_of_256(
-    "a".repeat(238),
-    Err("repository name is 256 characters long once normalized (with its registry), the limit is 255")
+#[case::official_image_path_of_256(
+    "a".repeat(248),
+    Err("repository path is 256 characters long once normalized (without its registry), the limit is 255")
 )]
-#[case::short_path_normalized_too_long(
-    format!("{}/{}", "a".repeat(230), "b".repeat(20)),
-    Err("repository name is 261 characters long once normalized (with its registry), the limit is 255")
+#[case::legacy_docker_hub_official_image_path_of_256(
+    format!("index.docker.io/{}", "a".repeat(248)),
+    Err("repository path is 256 characters long once normalized (without its registry), the limit is 255")
 )]
-fn repository_name_length(#[case] written: String, #[case] expected: Result<(), &str>) {
+fn repository_path_length(#[case] written: String, #[case] expected: Result<(), &str>) {
     let outcome = ImageReference::parse(&written)
         .map(|_| ())
         .map_err(|error| error.to_string());
@@ -201,7 +208,7 @@ fn repository_name_length(#[case] written: String, #[case] expected: Result<(), 
 #[case::empty_port("registry.example.com:/app".into(), "registry port \"\" must be digits")]
 #[case::domain_with_leading_hyphen("-registry.example.com/app".into(), "registry \"-registry.example.com\" is not a valid host name (dot-separated letters, digits and inner hyphens)")]
 #[case::domain_with_empty_label("registry..example.com/app".into(), "registry \"registry..example.com\" is not a valid host name (dot-separated letters, digits and inner hyphens)")]
-#[case::domain_with_underscore("registry_example.com/app".into(), "registry \"registry_example.com\" is not a valid host name (dot-separated letters, digits and inner hyphens)")]
+#[case::domain_with_underscore_and_port("registry_example.com:5000/app".into(), "registry \"registry_example.com:5000\" is not a valid host name (dot-separated letters, digits and inner hyphens)")]
 #[case::unclosed_ipv6("[::1/app".into(), "registry \"[::1\" is not a valid bracketed IPv6 address")]
 #[case::invalid_ipv6("[::g]/app".into(), "registry \"[::g]\" is not a valid bracketed IPv6 address")]
 #[case::ipv4_in_brackets("[127.0.0.1]/app".into(), "registry \"[127.0.0.1]\" is not a valid bracketed IPv6 address")]
