@@ -22,6 +22,9 @@ else
 fi
 
 build_flags=(--sanitizer none --debug-assertions)
+# A build directory of one's own (CARGO_TARGET_DIR) where the tree is shared; cargo-fuzz must be told it to find the
+# binaries it builds there.
+[[ -n ${CARGO_TARGET_DIR:-} ]] && build_flags+=(--target-dir "$CARGO_TARGET_DIR")
 cargo +nightly fuzz build "${build_flags[@]}" || exit 2
 
 mkdir -p logs

@@ -790,7 +790,7 @@ fuzz_target!(|input: Request| {
     let names_fit = facts.images.iter().all(|image| {
         !matches!(
             ImageReference::parse(image),
-            Err(require_digest::reference::ReferenceError::NameTooLong { .. })
+            Err(require_digest::reference::ReferenceError::PathTooLong { .. })
         )
     });
     if all_pinned && names_fit {

@@ -1,55 +1,52 @@
-//! The reference parser on arbitrary text, against distribution/reference's `ParseNormalizedNamed` rebuilt from its
-//! grammar (src/distribution.rs): it never panics; what it accepts, distribution accepts with the same normalized
-//! name, tag and digest; what it rejects that distribution accepts, it rejects for one of its two documented stricter
-//! rules; an accepted reference prints back as written, normalizes to a reference that parses to the same normalized
-//! form, and carries only a digest that passes; every reason for a rejection is a single line.
+//! The reference parser on arbitrary text, against distribution/reference v0.6.0's `ParseNormalizedNamed` (the
+//! kubelet's parser) rebuilt from its published regular expressions (the distribution-reference-oracle crate, which
+//! policy/tests/reference_oracle.rs shares): it never panics; it accepts exactly what v0.6.0 accepts, with the same
+//! normalized name, tag and digest, and takes a reference as pinned under any allowed algorithm exactly when the
+//! oracle does; an accepted reference prints back as written, normalizes to a reference that parses to the same
+//! normalized form, and carries only a digest that passes; every reason for a rejection is a single line.
 
 #![no_main]
 
+use distribution_reference_oracle as oracle;
 use libfuzzer_sys::fuzz_target;
-use require_digest::reference::{Algorithm, Digest, ImageReference, ReferenceError};
-use require_digest_fuzz::distribution;
+use require_digest::reference::{Algorithm, Digest, ImageReference};
 use require_digest_fuzz::verdict::pinned_digest;
 
 fuzz_target!(|reference: &str| {
     let parsed = ImageReference::parse(reference);
-    let distribution = distribution::parse_normalized_named(reference);
-    match (&parsed, &distribution) {
-        (Ok(parsed), Some(expected)) => {
+    let expected = oracle::parse_normalized_named(reference);
+    match (&parsed, &expected) {
+        (Ok(parsed), Ok(named)) => {
             assert_eq!(
                 parsed.normalized_name(),
-                expected.name,
+                named.name(),
                 "name of {reference:?}"
             );
-            assert_eq!(
-                parsed.tag(),
-                expected.tag.as_deref(),
-                "tag of {reference:?}"
-            );
+            assert_eq!(parsed.tag(), named.tag.as_deref(), "tag of {reference:?}");
             assert_eq!(
                 parsed.digest().map(ToString::to_string),
-                expected.digest,
+                named.digest,
                 "digest of {reference:?}"
             );
         }
-        (Ok(parsed), None) => {
-            panic!("accepted {reference:?} ({parsed:?}), which distribution rejects")
+        (Ok(parsed), Err(why)) => {
+            panic!("accepted {reference:?} ({parsed:?}), which v0.6.0 refuses ({why:?})")
         }
-        (Err(error), Some(expected)) => {
-            let first_component = reference.split_once('/').map(|(first, _)| first);
-            let stricter = match error {
-                ReferenceError::InvalidIpv6 { .. } => reference.starts_with('['),
-                ReferenceError::InvalidDomain { .. } | ReferenceError::InvalidPort { .. } => {
-                    first_component.is_some_and(|first| !distribution::is_domain(first))
-                }
-                _ => false,
-            };
-            assert!(
-                stricter,
-                "rejected {reference:?}, which distribution accepts as {expected:?}, with: {error}"
-            );
+        (Err(error), Ok(named)) => {
+            panic!("refused {reference:?} ({error}), which v0.6.0 accepts as {named:?}")
         }
-        (Err(_), None) => {}
+        (Err(_), Err(_)) => {}
+    }
+    for algorithm in Algorithm::ALL {
+        let pinned = ImageReference::parse_with_algorithms(reference, &[algorithm])
+            .is_ok_and(|parsed| parsed.digest().is_some());
+        assert_eq!(
+            pinned,
+            expected
+                .as_ref()
+                .is_ok_and(|named| named.is_pinned_with(&[algorithm.name()])),
+            "{reference:?} pinned with only {algorithm} allowed"
+        );
     }
     if let Err(error) = &parsed {
         let reason = error.to_string();

@@ -45,6 +45,13 @@ references = {
     "nginx@sha256:" + HEX[:64] + "@sha256:" + HEX[:64], "nginx@md5:" + HEX[:32], "nginx@SHA256:" + HEX[:64],
     "nginx@sha256:" + HEX[:64].upper(), "nginx@sha256:" + "\uff10" * 64, "nginx@sha256:" + HEX[:63] + "\u0430",
     " nginx@sha256:" + HEX[:64], "nginx@sha256:" + HEX[:64] + ":1.27", "[::ffff:1.2.3.4]/app",
+    # What distribution/reference v0.6.0 pins and the policy once refused: a path of 255 after a registry (the limit
+    # is on the path), a dotted first component that is no host but a path component, a bracketed host of hex and
+    # colons that is no IPv6 address; and each just past its boundary.
+    "localhost:5000/team/" + "p" * 250 + "@sha256:" + HEX[:64], "localhost:5000/team/" + "p" * 251,
+    "n" * 247 + "@sha256:" + HEX[:64], "n" * 248, "do_ker.io/library/nginx:1.27@sha256:" + HEX[:64],
+    "r_egistry.k8s.io/pause:3.10@sha256:" + HEX[:64], "do_ker.io:5000/nginx", "do_.io/nginx",
+    "[:1]:5000/x:y@sha256:" + HEX[:64], "[1::2::3]:443/app", "[ab]/app", "[AB]/app",
 }
 table = (ROOT / "policy" / "tests" / "reference.rs").read_text()
 references.update(re.findall(r'#\[case::\w+\("((?:[^"\\]|\\.)*)"', table))
