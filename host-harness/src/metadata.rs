@@ -1,5 +1,5 @@
 //! Kubewarden policy metadata: the `metadata.yml` beside a policy, or the copy `kwctl annotate` embeds in
-//! the module (a custom section named `kubewarden_metadata`, holding JSON), and its rules.
+//! the module (a custom section named `io.kubewarden.metadata`, holding JSON), and its rules.
 //!
 //! The rules say which requests the policy is registered for, with the semantics of Kubernetes
 //! admission webhook rules: `*` matches any group, version or operation; in `resources`, `*` matches
@@ -12,8 +12,11 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-/// Name of the custom section in which kwctl stores a policy's metadata.
-pub const EMBEDDED_METADATA_SECTION: &str = "kubewarden_metadata";
+/// Name of the custom section in which `kwctl annotate` stores a policy's metadata: policy-evaluator's
+/// `KUBEWARDEN_CUSTOM_SECTION_METADATA`, which kwctl writes (as a walrus `RawCustomSection` holding the
+/// camelCase JSON of its `Metadata`) and Kubewarden's policy server reads. It has had this name since
+/// policy-evaluator's first release (2021); no Kubewarden tool wrote another, so no other name is read.
+pub const EMBEDDED_METADATA_SECTION: &str = "io.kubewarden.metadata";
 
 /// The parts of Kubewarden's policy metadata the harness uses; other fields are accepted and ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -85,12 +88,17 @@ impl Metadata {
             if let wasmparser::Payload::CustomSection(section) = payload
                 && section.name() == EMBEDDED_METADATA_SECTION
             {
-                let metadata: Metadata = serde_json::from_slice(section.data()).context(
-                    "the module's embedded kubewarden_metadata is not valid metadata JSON",
-                )?;
-                metadata
-                    .validate()
-                    .context("the module's embedded kubewarden_metadata is invalid")?;
+                let metadata: Metadata =
+                    serde_json::from_slice(section.data()).with_context(|| {
+                        format!(
+                            "the module's embedded metadata (custom section `{EMBEDDED_METADATA_SECTION}`) is not valid metadata JSON"
+                        )
+                    })?;
+                metadata.validate().with_context(|| {
+                    format!(
+                        "the module's embedded metadata (custom section `{EMBEDDED_METADATA_SECTION}`) is invalid"
+                    )
+                })?;
                 return Ok(Some(metadata));
             }
         }

@@ -460,22 +460,30 @@ fn github_output_annotates_file_and_line() {
 
 #[test]
 fn metadata_embedded_in_the_module_selects_objects_like_metadata_yml() {
-    // What `kwctl annotate` does: append a custom section `kubewarden_metadata` holding the metadata as JSON.
+    // The section as `kwctl annotate` (1.31) lays it out: walrus re-emits the module and appends a custom section
+    // named `io.kubewarden.metadata` (policy-evaluator's KUBEWARDEN_CUSTOM_SECTION_METADATA) as the module's last
+    // section, minimal LEB128 sizes, holding the JSON of policy-evaluator's `Metadata`.
     let mut module = std::fs::read(policy_wasm()).unwrap();
-    let metadata = serde_json::to_vec(&metadata()).unwrap();
-    let name = b"kubewarden_metadata";
+    let name = b"io.kubewarden.metadata";
+    let data = kwctl_metadata_json(&metadata(), "1.31.0");
     let mut payload = leb128(name.len());
     payload.extend_from_slice(name);
-    payload.extend_from_slice(&metadata);
+    payload.extend_from_slice(data.as_bytes());
     module.push(0);
     module.extend(leb128(payload.len()));
     module.extend(payload);
     let dir = tempfile::tempdir().unwrap();
     let annotated = dir.path().join("annotated.wasm");
     std::fs::write(&annotated, &module).unwrap();
+    let embedded = Metadata::from_module(&module)
+        .unwrap()
+        .expect("the module's io.kubewarden.metadata section is read");
+    assert_eq!(embedded.rules, metadata().rules);
+    assert_eq!(embedded.mutating, metadata().mutating);
+    assert_eq!(embedded.protocol_version.as_deref(), Some("v1"));
     assert_eq!(
-        Metadata::from_module(&module).unwrap().as_ref(),
-        Some(&self::metadata())
+        embedded.annotations.unwrap()["io.kubewarden.kwctl"],
+        "1.31.0"
     );
 
     let (_fixtures, path) = fixture_dir();
@@ -490,12 +498,36 @@ fn metadata_embedded_in_the_module_selects_objects_like_metadata_yml() {
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The Service is outside the embedded rules: skipped, as with --metadata metadata.yml.
     assert_eq!(report["summary"]["skipped"], 1, "{report}");
     // The plain module has none: every object is evaluated.
     assert_eq!(
         Metadata::from_module(&std::fs::read(policy_wasm()).unwrap()).unwrap(),
         None
     );
+}
+
+/// The bytes kwctl 1.31 stores for `metadata.yml`: `serde_json::to_vec` of policy-evaluator 0.30.4's `Metadata`,
+/// which it deserializes from the YAML (dropping fields it does not know: `hostCapabilities`, the old
+/// `contextAware`), completes with the protocol version it asks the module for and its own `io.kubewarden.kwctl`
+/// annotation, and serializes in its struct's field order, camelCase, defaults spelled out.
+fn kwctl_metadata_json(metadata: &Metadata, kwctl_version: &str) -> String {
+    let mut annotations = metadata.annotations.clone().unwrap_or_default();
+    annotations.insert("io.kubewarden.kwctl".to_owned(), kwctl_version.to_owned());
+    format!(
+        r#"{{"protocolVersion":"v1","rules":{},"annotations":{},"mutating":{},"backgroundAudit":{},"executionMode":{},"policyType":"kubernetes","contextAwareResources":[]}}"#,
+        serde_json::to_string(&metadata.rules).unwrap(),
+        serde_json::to_string(&annotations).unwrap(),
+        metadata.mutating,
+        metadata.background_audit.unwrap_or(true),
+        serde_json::to_string(
+            metadata
+                .execution_mode
+                .as_deref()
+                .unwrap_or("kubewarden-wapc")
+        )
+        .unwrap(),
+    )
 }
 
 fn leb128(mut value: usize) -> Vec<u8> {
