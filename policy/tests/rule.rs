@@ -237,9 +237,18 @@ fn volumes_of_other_types_and_empty_pod_specs_have_nothing_to_check() {
     }
 }
 
-#[test]
-fn too_many_violations_are_capped_with_a_count() {
-    let containers: Vec<Value> = (0..250)
+/// The cap's edges: up to MAX_LISTED violations are all listed and nothing more is said; from one past it, the first
+/// MAX_LISTED are listed and a last line counts the rest.
+#[rstest]
+#[case::one_below_the_cap(MAX_LISTED - 1, None)]
+#[case::at_the_cap(MAX_LISTED, None)]
+#[case::one_past_the_cap(MAX_LISTED + 1, Some("Pod web: … and 1 more"))]
+#[case::far_past_the_cap(250, Some("Pod web: … and 230 more"))]
+fn too_many_violations_are_capped_with_a_count(
+    #[case] violations: usize,
+    #[case] count_line: Option<&str>,
+) {
+    let containers: Vec<Value> = (0..violations)
         .map(|i| json!({"name": format!("c{i}"), "image": "nginx"}))
         .collect();
     let message = rejection(judge(
@@ -247,15 +256,16 @@ fn too_many_violations_are_capped_with_a_count() {
         &Settings::default(),
     ));
     let lines: Vec<&str> = message.lines().collect();
-    assert_eq!(lines.len(), MAX_LISTED + 1);
-    assert_eq!(
-        lines[0],
-        r#"Pod web: container "c0" (spec.containers[0]) image "nginx" is not pinned by a digest"#
-    );
-    assert_eq!(
-        lines[MAX_LISTED],
-        format!("Pod web: … and {} more", 250 - MAX_LISTED)
-    );
+    let listed = violations.min(MAX_LISTED);
+    let expected: Vec<String> = (0..listed)
+        .map(|i| {
+            format!(
+                r#"Pod web: container "c{i}" (spec.containers[{i}]) image "nginx" is not pinned by a digest"#
+            )
+        })
+        .chain(count_line.map(str::to_owned))
+        .collect();
+    assert_eq!(lines, expected);
 }
 
 #[rstest]
@@ -412,21 +422,54 @@ fn allow_existing_violations_reads_past_an_old_container_without_an_image(
     );
 }
 
+/// Each case differs from an old object in one respect only, the one it names. The old object tolerates its own image
+/// in its own container (the first judgement below), so the rejection that follows can only come from that difference:
+/// an old object the rule could not read, which tolerates nothing, would fail the first judgement instead of passing
+/// the case by accident.
 #[rstest]
 #[case::changed_image(json!({"containers": [{"name": "app", "image": "nginx:1.26"}]}))]
 #[case::other_container_name(json!({"containers": [{"name": "web", "image": "nginx:1.27"}]}))]
 #[case::other_container_list(json!({"initContainers": [{"name": "app", "image": "nginx:1.27"}]}))]
-#[case::unnamed_containers(json!({"containers": [{"image": "nginx:1.27"}]}))]
+#[case::other_container_list_ephemeral(json!({"ephemeralContainers": [{"name": "app", "image": "nginx:1.27"}]}))]
 fn allow_existing_violations_tolerates_only_the_same_image_in_the_same_container(
     #[case] old: Value,
 ) {
+    let itself = acceptance_warnings(judge(
+        &update("Pod", old.clone(), old.clone()),
+        &allowing_existing(),
+    ));
+    assert_eq!(
+        itself.len(),
+        1,
+        "the old object tolerates itself: {itself:?}"
+    );
+    assert!(
+        itself[0].ends_with("(allowExistingViolations)"),
+        "{itself:?}"
+    );
+
     let new = json!({"containers": [{"name": "app", "image": "nginx:1.27"}]});
-    let new = if old["containers"][0].get("name").is_none() {
-        json!({"containers": [{"image": "nginx:1.27"}]})
-    } else {
-        new
-    };
     let message = rejection(judge(&update("Pod", new, old), &allowing_existing()));
+    assert_eq!(
+        message,
+        r#"Pod web: container "app" (spec.containers[0]) image "nginx:1.27" is not pinned by a digest"#
+    );
+}
+
+/// Without a name there is no telling which old container a new one is, so nothing is tolerated, not even the very
+/// same object: the named twin of the same object is tolerated, so only the missing name can make the difference.
+#[test]
+fn allow_existing_violations_never_tolerates_an_unnamed_container() {
+    let named = json!({"containers": [{"name": "app", "image": "nginx:1.27"}]});
+    acceptance_warnings(judge(
+        &update("Pod", named.clone(), named),
+        &allowing_existing(),
+    ));
+    let unnamed = json!({"containers": [{"image": "nginx:1.27"}]});
+    let message = rejection(judge(
+        &update("Pod", unnamed.clone(), unnamed),
+        &allowing_existing(),
+    ));
     assert!(
         message.ends_with(r#"image "nginx:1.27" is not pinned by a digest"#),
         "{message}"
