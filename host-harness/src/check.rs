@@ -1,11 +1,12 @@
 //! The CI check: every object of every input through the policy, in parallel, results in input order.
 //!
-//! Work is cut into document chunks (see [`manifest::split_documents`]) across all files, and each chunk
+//! Work is cut into document chunks (see [`manifest::chunks_of`]) across all files, and each chunk
 //! is parsed, turned into admission requests and evaluated in one rayon task, so parsing and evaluation
 //! share all cores and an object's JSON lives only while it is evaluated: memory stays near the size of
 //! the input texts, which are read in batches of at most [`BATCH_BYTES`].
 
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -76,7 +77,7 @@ fn check_batch(
         .iter()
         .map(|file| {
             file.as_ref()
-                .map_or_else(|_| Vec::new(), |file| manifest::split_documents(&file.text))
+                .map_or_else(|_| Vec::new(), manifest::chunks_of)
         })
         .collect();
     let work: Vec<(&ManifestFile, &Chunk)> = batch
@@ -111,7 +112,7 @@ fn check_batch(
             match outcome {
                 Ok(chunk_objects) => objects.extend(chunk_objects),
                 Err(yaml_error) => {
-                    error.get_or_insert_with(|| manifest::yaml_input_error(file, yaml_error));
+                    error.get_or_insert_with(|| manifest::file_error(file, yaml_error));
                 }
             }
         }
@@ -135,7 +136,7 @@ fn check_chunk(
     policy: &PolicyHost,
     options: &CheckOptions,
 ) -> Result<Vec<ObjectReport>, YamlError> {
-    let documents = manifest::parse_chunk(&file.text, chunk, options.limits)?;
+    let documents = manifest::parse_chunk(file, chunk, options.limits)?;
     let mut reports = Vec::new();
     for mut document in documents {
         let objects = manifest::objects_of(&mut document);
@@ -210,6 +211,7 @@ fn check_object(
                 let place = ObjectPlace {
                     document,
                     pointer: &object.pointer,
+                    scalars: object.scalars.clone(),
                     line: object.line,
                     object: &request["object"],
                 };
@@ -272,6 +274,8 @@ struct ObjectPlace<'a> {
     document: &'a Document,
     /// The object's JSON pointer within the document (`""`, or `/items/3` in a List).
     pointer: &'a str,
+    /// The object's scalars (see `ManifestObject::scalars`): places are looked up among them only.
+    scalars: Range<usize>,
     line: usize,
     /// The object's value (as sent to the policy).
     object: &'a Value,
@@ -286,17 +290,21 @@ impl ObjectPlace<'_> {
         for path in parenthesized_paths(message) {
             let base = format!("{}{path}", self.pointer);
             for image in [format!("{base}/image"), format!("{base}/image/reference")] {
-                if let Some(scalar) = self.document.scalar_at(&image) {
+                if let Some(scalar) = self.document.scalar_at_among(self.scalars.clone(), &image) {
                     return scalar.line;
                 }
             }
-            if let Some(scalar) = self.document.scalars_within(&base).next() {
+            if let Some(scalar) = self
+                .document
+                .scalars_within_among(self.scalars.clone(), &base)
+                .next()
+            {
                 return scalar.line;
             }
         }
         // Rare (require-digest names a place in every message): pointers are written out here only.
         self.document
-            .scalars_within(self.pointer)
+            .scalars_within_among(self.scalars.clone(), self.pointer)
             .filter_map(|scalar| {
                 let pointer = self.document.pointer_of(scalar);
                 let within_object = pointer.strip_prefix(self.pointer)?;

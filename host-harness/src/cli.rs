@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use host_harness::host::{Capabilities, HostOptions};
-use host_harness::manifest::yaml;
+use host_harness::manifest;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -127,10 +127,12 @@ impl PolicyArgs {
         let Some(path) = &self.settings_path else {
             return Ok(serde_json::json!({}));
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the settings file {}", path.display()))?;
-        let mut documents = yaml::parse_all(&text, yaml::Limits::default())
-            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+        // Read as manifests are: UTF-8/16/32, JSON when it starts with `{`.
+        let file = manifest::read_input(&manifest::InputPath::File(path.clone()))
+            .map_err(|error| anyhow::anyhow!("{error}"))
+            .context("reading the settings file")?;
+        let mut documents = manifest::load_documents(&file, manifest::Limits::default())
+            .map_err(|error| anyhow::anyhow!("{error}"))
             .context("the settings file is not valid YAML or JSON")?;
         match documents.len() {
             0 => Ok(serde_json::json!({})),

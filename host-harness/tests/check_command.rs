@@ -53,10 +53,7 @@ fn options(metadata: Option<Metadata>) -> CheckOptions {
 }
 
 fn manifest(name: &str, text: &str) -> ManifestFile {
-    ManifestFile {
-        name: name.to_owned(),
-        text: text.to_owned(),
-    }
+    ManifestFile::new(name, text)
 }
 
 /// Three documents: an unpinned Deployment (its second container's image on line 15), a pinned Pod, a Service.

@@ -189,7 +189,11 @@ fn pin_input(
         // A filter always passes its input on, pinned or not.
         (Mode::Write, InputPath::Stdin) => Some(plan.new_text),
         (Mode::Write, InputPath::File(path)) if !plan.pinned.is_empty() => {
-            if let Err(error) = pin::replace_file(path, file.text.as_bytes(), &plan.new_text) {
+            if let Err(error) = pin::replace_file(
+                path,
+                &file.bytes_of(&file.text),
+                &file.bytes_of(&plan.new_text),
+            ) {
                 return FileResult {
                     name,
                     outcome: Err(vec![PinError {

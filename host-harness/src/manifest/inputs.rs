@@ -35,7 +35,133 @@ impl InputPath {
 #[derive(Debug, Clone)]
 pub struct ManifestFile {
     pub name: String,
+    /// The text, decoded to UTF-8 without its byte-order mark.
     pub text: String,
+    /// How the file was encoded: `pin` writes it back the same way.
+    pub encoding: Encoding,
+    pub syntax: Syntax,
+}
+
+impl ManifestFile {
+    /// A UTF-8 text, read as kubectl would read it (see [`Syntax`]).
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let name = name.into();
+        let text = text.into();
+        let syntax = Syntax::of(&text);
+        ManifestFile {
+            name,
+            text,
+            encoding: Encoding::Utf8,
+            syntax,
+        }
+    }
+
+    /// The same file with new text (a rewrite of it), in the same encoding and syntax.
+    pub fn with_text(&self, text: String) -> Self {
+        ManifestFile {
+            name: self.name.clone(),
+            text,
+            encoding: self.encoding,
+            syntax: self.syntax,
+        }
+    }
+
+    /// The bytes this text is stored as on disk.
+    pub fn bytes_of(&self, text: &str) -> Vec<u8> {
+        self.encoding.encode(text)
+    }
+}
+
+/// How kubectl reads a file, whatever its name: as a stream of JSON values when it starts with `{` (after blanks),
+/// else as YAML (see [`super::json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Yaml,
+    Json,
+}
+
+impl Syntax {
+    pub fn of(text: &str) -> Syntax {
+        if super::json::looks_like_json(text) {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }
+    }
+}
+
+/// The encodings kubectl reads, told apart by their byte-order mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8WithBom,
+    Utf16Le,
+    Utf16Be,
+}
+
+impl Encoding {
+    /// The encoding a byte-order mark announces, and the mark's length.
+    fn from_bom(bytes: &[u8]) -> (Encoding, usize) {
+        match bytes {
+            [0xEF, 0xBB, 0xBF, ..] => (Encoding::Utf8WithBom, 3),
+            [0xFE, 0xFF, ..] => (Encoding::Utf16Be, 2),
+            [0xFF, 0xFE, ..] => (Encoding::Utf16Le, 2),
+            _ => (Encoding::Utf8, 0),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Utf8WithBom => "UTF-8 with a byte-order mark",
+            Encoding::Utf16Le => "UTF-16LE",
+            Encoding::Utf16Be => "UTF-16BE",
+        }
+    }
+
+    /// `text` as this encoding stores it, byte-order mark included.
+    pub fn encode(self, text: &str) -> Vec<u8> {
+        match self {
+            Encoding::Utf8 => text.as_bytes().to_vec(),
+            Encoding::Utf8WithBom => [&[0xEF, 0xBB, 0xBF], text.as_bytes()].concat(),
+            Encoding::Utf16Le | Encoding::Utf16Be => std::iter::once(0xFEFF)
+                .chain(text.encode_utf16())
+                .flat_map(|unit| match self {
+                    Encoding::Utf16Be => unit.to_be_bytes(),
+                    _ => unit.to_le_bytes(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Decodes UTF-16 after the byte-order mark; on failure, the byte offset (in the whole file) of the first bad
+    /// unit.
+    fn decode_utf16(self, body: &[u8], bom: usize) -> Result<String, usize> {
+        if body.len() % 2 != 0 {
+            return Err(bom + body.len() - 1);
+        }
+        let units = body.chunks_exact(2).map(|pair| match self {
+            Encoding::Utf16Be => u16::from_be_bytes([pair[0], pair[1]]),
+            _ => u16::from_le_bytes([pair[0], pair[1]]),
+        });
+        let mut text = String::with_capacity(body.len() / 2);
+        let mut offset = bom;
+        for c in char::decode_utf16(units) {
+            let c = c.map_err(|_| offset)?;
+            offset += c.len_utf16() * 2;
+            text.push(c);
+        }
+        Ok(text)
+    }
+}
+
+/// UTF-32's byte-order marks: YAML allows UTF-32, but kubectl decodes only UTF-8 and UTF-16.
+fn utf32_bom(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x00, 0x00, 0xFE, 0xFF, ..] => Some("UTF-32BE"),
+        [0xFF, 0xFE, 0x00, 0x00, ..] => Some("UTF-32LE"),
+        _ => None,
+    }
 }
 
 /// A file (or directory entry) that could not be read or parsed.
@@ -203,32 +329,88 @@ fn too_large(name: String) -> InputError {
     )
 }
 
-/// Checks that bytes are a text file (no NUL, valid UTF-8, within the size limit).
+/// Checks that bytes are a text file (within the size limit, no NUL, valid UTF-8, UTF-16 or UTF-32 by its
+/// byte-order mark) and decodes it.
 pub fn text_from_bytes(name: String, bytes: Vec<u8>) -> Result<ManifestFile, InputError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(name));
     }
+    if let Some(utf32) = utf32_bom(&bytes) {
+        // kubectl cannot apply this file, so neither can CI accept it.
+        return Err(InputError::new(
+            name,
+            format!(
+                "{utf32} text (by its byte-order mark), which kubectl cannot read; save the file as UTF-8"
+            ),
+        ));
+    }
+    let (encoding, bom) = Encoding::from_bom(&bytes);
+    let text = match encoding {
+        Encoding::Utf8 | Encoding::Utf8WithBom => {
+            let mut bytes = bytes;
+            bytes.drain(..bom);
+            utf8_text(&name, bytes, bom)?
+        }
+        Encoding::Utf16Le | Encoding::Utf16Be => {
+            let text = encoding.decode_utf16(&bytes[bom..], bom).map_err(|offset| {
+                InputError::new(
+                    &name,
+                    format!(
+                        "invalid {} at byte offset {offset} (the file starts with a {} byte-order mark)",
+                        encoding.name(),
+                        encoding.name()
+                    ),
+                )
+            })?;
+            if let Some(offset) = memchr::memchr(0, text.as_bytes()) {
+                let (line, column) = line_and_column(text.as_bytes(), offset);
+                return Err(InputError::new(
+                    name,
+                    format!(
+                        "binary file (a NUL character in {} text); not YAML or JSON",
+                        encoding.name()
+                    ),
+                )
+                .at(line, column));
+            }
+            text
+        }
+    };
+    let syntax = Syntax::of(&text);
+    Ok(ManifestFile {
+        name,
+        text,
+        encoding,
+        syntax,
+    })
+}
+
+/// UTF-8 bytes (after a byte-order mark of `bom` bytes) as text; errors give offsets in the whole file.
+fn utf8_text(name: &str, bytes: Vec<u8>, bom: usize) -> Result<String, InputError> {
     // memchr: every input byte passes here before parsing starts, on one core.
     if let Some(offset) = memchr::memchr(0, &bytes) {
         let (line, column) = line_and_column(&bytes, offset);
         return Err(InputError::new(
             name,
-            format!("binary file (NUL byte at offset {offset}); not YAML or JSON"),
+            format!(
+                "binary file (NUL byte at offset {}); not YAML or JSON",
+                offset + bom
+            ),
         )
         .at(line, column));
     }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(ManifestFile { name, text }),
-        Err(error) => {
-            let offset = error.utf8_error().valid_up_to();
-            let (line, column) = line_and_column(error.as_bytes(), offset);
-            Err(InputError::new(
-                name,
-                format!("invalid UTF-8 at byte offset {offset}; YAML and JSON files are UTF-8"),
-            )
-            .at(line, column))
-        }
-    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let (line, column) = line_and_column(error.as_bytes(), offset);
+        InputError::new(
+            name,
+            format!(
+                "invalid UTF-8 at byte offset {}; YAML and JSON files are UTF-8 (or UTF-16 with a byte-order mark)",
+                offset + bom
+            ),
+        )
+        .at(line, column)
+    })
 }
 
 /// 1-based line and column (in characters) of a byte offset.

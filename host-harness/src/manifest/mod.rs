@@ -1,47 +1,135 @@
-//! Loading manifest trees: files, directories and stdin → YAML documents → Kubernetes objects →
+//! Loading manifest trees: files, directories and stdin → YAML or JSON documents → Kubernetes objects →
 //! CREATE admission requests.
 //!
-//! - [`inputs`]: which files a list of command-line paths means, and reading them (with clear errors
-//!   for binary, non-UTF-8, unreadable and oversized files, and symlink loops).
-//! - [`yaml`]: YAML/JSON text → `serde_json` values, with every scalar's position (line, column, byte
-//!   span) and its place in the document (looked up by JSON pointer); documents split for parallel parsing.
-//!   `block_scanner` is its fast path for plain block-style documents (the same events as saphyr-parser).
+//! - [`inputs`]: which files a list of command-line paths means, and reading them (UTF-8, or UTF-16/32 by their
+//!   byte-order mark; clear errors for binary, undecodable, unreadable and oversized files, and symlink loops).
+//! - [`yaml`]: YAML text → `serde_json` values, with every scalar's position (line, column, byte span) and its
+//!   place in the document (looked up by JSON pointer); documents split for parallel parsing.
+//! - [`json`]: the same for files kubectl reads as JSON.
 //! - [`objects`]: documents → objects (`kind: List` and `*List` wrappers unwrapped) → admission requests,
 //!   with the group/version/kind and the plural resource the API server would use.
 
-mod block_scanner;
 pub mod inputs;
+pub mod json;
 pub mod objects;
 mod resources;
 pub mod yaml;
 
-pub use inputs::{InputError, InputPath, ManifestFile, expand_paths, read_input};
+pub use inputs::{Encoding, InputError, InputPath, ManifestFile, Syntax, expand_paths, read_input};
 pub use objects::{ManifestObject, ObjectError, ObjectIdentity, admission_request, objects_of};
 pub use resources::resource_for_kind;
-pub use yaml::{
-    Chunk, Document, Limits, PathId, ScalarPosition, Style, YamlError, parse_all, parse_chunk,
-    parse_single, split_documents,
-};
+pub use yaml::{Chunk, Document, Limits, PathId, ScalarPosition, Style, YamlError};
+
+use serde_json::Value;
 
 use rayon::prelude::*;
 
-/// Parses every document of a file, its documents in parallel; the first error in file order wins.
-pub fn load_documents(file: &ManifestFile, limits: Limits) -> Result<Vec<Document>, InputError> {
-    let chunks = split_documents(&file.text);
-    let parsed: Vec<Result<Vec<Document>, YamlError>> = chunks
-        .par_iter()
-        .map(|chunk| parse_chunk(&file.text, chunk, limits))
-        .collect();
-    let mut documents = Vec::with_capacity(parsed.len());
-    for result in parsed {
-        documents.extend(result.map_err(|error| yaml_input_error(file, error))?);
+/// The pieces of a file that can be parsed on their own, in parallel: a YAML file's documents (split at its
+/// `---` lines); a JSON stream whole.
+pub fn chunks_of(file: &ManifestFile) -> Vec<Chunk> {
+    match file.syntax {
+        Syntax::Yaml => yaml::split_documents(&file.text),
+        Syntax::Json => vec![Chunk {
+            range: 0..file.text.len(),
+            first_line: 1,
+        }],
+    }
+}
+
+/// Parses one chunk of a file (from [`chunks_of`]); positions are the file's.
+pub fn parse_chunk(
+    file: &ManifestFile,
+    chunk: &Chunk,
+    limits: Limits,
+) -> Result<Vec<Document>, YamlError> {
+    match file.syntax {
+        Syntax::Yaml => yaml::parse_chunk(&file.text, chunk, limits),
+        Syntax::Json => parse_json_stream(&file.text, limits),
+    }
+}
+
+/// A stream that starts with `{`, as apimachinery's decoder reads it: JSON values; when the JSON breaks off before a
+/// second value, the rest (from the line after the last good value) is read as YAML, and should that fail too on
+/// its first document, the JSON error is the one reported.
+fn parse_json_stream(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    let broken = match json::parse_stream(text, limits) {
+        Ok(documents) => return Ok(documents),
+        Err(broken) => broken,
+    };
+    let Some(start) = yaml_retry_start(text, broken.good_end).filter(|_| broken.values_read <= 1)
+    else {
+        return Err(broken.error);
+    };
+    let mut documents = broken.documents;
+    let mut json_error = Some(broken.error);
+    for chunk in yaml::split_documents_from(text, start) {
+        match yaml::parse_chunk(text, &chunk, limits) {
+            Ok(more) => {
+                if !more.is_empty() {
+                    json_error = None;
+                }
+                documents.extend(more);
+            }
+            Err(error) => return Err(json_error.unwrap_or(error)),
+        }
     }
     Ok(documents)
 }
 
-/// A YAML error as a file error, with a hint when the file looks like an unrendered Helm/Go template
-/// (the usual reason a manifest in a repository is not valid YAML).
-pub fn yaml_input_error(file: &ManifestFile, error: YamlError) -> InputError {
+/// Where apimachinery restarts as YAML: past the blanks after `offset`, up to and including the first line break.
+fn yaml_retry_start(text: &str, offset: usize) -> Option<usize> {
+    let mut at = offset;
+    for c in text[offset..].chars() {
+        if !c.is_whitespace() {
+            return Some(at);
+        }
+        at += c.len_utf8();
+        if c == '\n' {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Parses every document of a text as kubectl reads a file: JSON when it starts with `{`, else YAML.
+pub fn parse_all(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    match Syntax::of(text) {
+        Syntax::Json => parse_json_stream(text, limits),
+        Syntax::Yaml => yaml::parse_yaml(text, limits),
+    }
+}
+
+/// Parses text that must hold at most one document: settings, metadata, digest maps. Empty text is `null`.
+pub fn parse_single(text: &str) -> Result<Value, YamlError> {
+    let mut documents = parse_all(text, Limits::default())?;
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.remove(0).value),
+        _ => Err(YamlError {
+            message: "expected one YAML document, found several".to_owned(),
+            line: documents[1].line,
+            column: 1,
+            is_syntax: false,
+        }),
+    }
+}
+
+/// Parses every document of a file, its documents in parallel; the first error in file order wins.
+pub fn load_documents(file: &ManifestFile, limits: Limits) -> Result<Vec<Document>, InputError> {
+    let parsed: Vec<Result<Vec<Document>, YamlError>> = chunks_of(file)
+        .par_iter()
+        .map(|chunk| parse_chunk(file, chunk, limits))
+        .collect();
+    let mut documents = Vec::with_capacity(parsed.len());
+    for result in parsed {
+        documents.extend(result.map_err(|error| file_error(file, error))?);
+    }
+    Ok(documents)
+}
+
+/// A parse error as a file error, with a hint when the file looks like an unrendered Helm/Go template (the usual
+/// reason a manifest in a repository is not valid YAML) or was read as JSON because it starts with `{`.
+pub fn file_error(file: &ManifestFile, error: YamlError) -> InputError {
     let template_line = if error.is_syntax {
         file.text
             .lines()
@@ -50,13 +138,17 @@ pub fn yaml_input_error(file: &ManifestFile, error: YamlError) -> InputError {
     } else {
         None
     };
-    let message = match template_line {
-        Some(line) => format!(
+    let message = match (template_line, file.syntax) {
+        (Some(line), _) => format!(
             "{}; the file holds `{{{{ … }}}}` (line {line}): if it is a Helm or Go template, render it first \
              (`helm template … | host-harness check POLICY -`)",
             error.message
         ),
-        None => error.message,
+        (None, Syntax::Json) if !file.name.ends_with(".json") => format!(
+            "{} (the text starts with `{{`, so it is read as JSON, as kubectl reads it)",
+            error.message
+        ),
+        (None, _) => error.message,
     };
     InputError::new(&file.name, message).at(error.line, error.column)
 }

@@ -1,6 +1,7 @@
 //! YAML documents → Kubernetes objects → CREATE admission requests.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde_json::{Value, json};
 
@@ -19,6 +20,10 @@ pub struct ManifestObject {
     pub pointer: String,
     /// 1-based line of the object in its file.
     pub line: usize,
+    /// The indexes of the document's scalars that lie in this object (they are in document order, and an item's
+    /// scalars are contiguous): looking a place up among them, not among the whole List's, keeps a List of n
+    /// items linear in n.
+    pub scalars: Range<usize>,
 }
 
 /// What the API server would call an object.
@@ -66,21 +71,25 @@ impl fmt::Display for ObjectError {
 pub fn objects_of(document: &mut Document) -> Vec<Result<ManifestObject, ObjectError>> {
     let value = std::mem::take(&mut document.value);
     let mut objects = Vec::new();
-    collect_objects(
-        value,
-        String::new(),
-        document.line,
-        document,
-        0,
-        &mut objects,
-    );
+    let place = Place {
+        pointer: String::new(),
+        line: document.line,
+        scalars: 0..document.scalars.len(),
+    };
+    collect_objects(value, place, document, 0, &mut objects);
     objects
+}
+
+/// Where an object (or a List) sits in its document.
+struct Place {
+    pointer: String,
+    line: usize,
+    scalars: Range<usize>,
 }
 
 fn collect_objects(
     value: Value,
-    pointer: String,
-    line: usize,
+    place: Place,
     document: &Document,
     nesting: usize,
     out: &mut Vec<Result<ManifestObject, ObjectError>>,
@@ -88,7 +97,10 @@ fn collect_objects(
     let identity = match identify(&value) {
         Ok(identity) => identity,
         Err(message) => {
-            out.push(Err(ObjectError { message, line }));
+            out.push(Err(ObjectError {
+                message,
+                line: place.line,
+            }));
             return;
         }
     };
@@ -98,15 +110,16 @@ fn collect_objects(
         out.push(Ok(ManifestObject {
             value,
             identity,
-            pointer,
-            line,
+            pointer: place.pointer,
+            line: place.line,
+            scalars: place.scalars,
         }));
         return;
     }
     if nesting >= MAX_LIST_NESTING {
         out.push(Err(ObjectError {
             message: format!("Lists nested more than {MAX_LIST_NESTING} deep"),
-            line,
+            line: place.line,
         }));
         return;
     }
@@ -116,36 +129,38 @@ fn collect_objects(
     let Some(Value::Array(items)) = list.remove("items") else {
         unreachable!("checked above")
     };
-    let item_lines = first_lines_of_items(document, &pointer, items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let item_line = item_lines[index].unwrap_or(line);
-        collect_objects(
-            item,
-            format!("{pointer}/items/{index}"),
-            item_line,
-            document,
-            nesting + 1,
-            out,
-        );
+    let item_places = places_of_items(document, &place, items.len());
+    for (index, (item, item_place)) in items.into_iter().zip(item_places).enumerate() {
+        let (line, scalars) = item_place.unwrap_or((place.line, 0..0));
+        let item_place = Place {
+            pointer: format!("{}/items/{index}", place.pointer),
+            line,
+            scalars,
+        };
+        collect_objects(item, item_place, document, nesting + 1, out);
     }
 }
 
-/// The line of each item of the list at `list_pointer`: that of its first scalar, in one pass over
-/// the document's scalars (which are in document order).
-fn first_lines_of_items(
+/// The line of each item of the List at `list` (that of its first scalar) and the range of its scalars, in one pass
+/// over the List's scalars. An item holding no scalar has none.
+fn places_of_items(
     document: &Document,
-    list_pointer: &str,
+    list: &Place,
     count: usize,
-) -> Vec<Option<usize>> {
-    let items = format!("{list_pointer}/items");
-    let mut lines = vec![None; count];
-    for scalar in &document.scalars {
-        let index = document.item_index_of(scalar, &items);
-        if let Some(slot) = index.and_then(|i| lines.get_mut(i)) {
-            slot.get_or_insert(scalar.line);
+) -> Vec<Option<(usize, Range<usize>)>> {
+    let items = format!("{}/items", list.pointer);
+    let mut places: Vec<Option<(usize, Range<usize>)>> = vec![None; count];
+    for index in list.scalars.clone() {
+        let scalar = &document.scalars[index];
+        let item = document.item_index_of(scalar, &items);
+        if let Some(slot) = item.and_then(|i| places.get_mut(i)) {
+            match slot {
+                Some((_, range)) => range.end = index + 1,
+                None => *slot = Some((scalar.line, index..index + 1)),
+            }
         }
     }
-    lines
+    places
 }
 
 fn identify(value: &Value) -> Result<ObjectIdentity, String> {

@@ -1,44 +1,41 @@
 //! YAML text → `serde_json` values, with the source position of every scalar.
 //!
-//! Built on `saphyr-parser`'s event stream (a YAML 1.2 parser that passes the YAML test suite and gives
-//! every event a span), because the values alone are not enough: reports point at the line of each image,
-//! and `pin` rewrites image scalars in place, byte for byte, from the spans recorded here.
+//! Manifests are read the way kubectl reads them: kubectl goes through `sigs.k8s.io/yaml`, which is go-yaml v2 (a
+//! port of libyaml) followed by a YAML→JSON conversion. So the events come from `libyaml-safer`, a Rust port of
+//! libyaml: what it accepts and refuses is what go-yaml v2 accepts and refuses (the differences are listed in
+//! host-harness/tests/yaml_fidelity.rs, which holds this module to go-yaml v2 itself and to the YAML test suite).
+//! Every event carries its byte position, which reports need (the line of each image) and `pin` needs (it
+//! rewrites image scalars in place, byte for byte, from the spans recorded here).
 //!
-//! How YAML becomes JSON here, and why (the API server and kubectl go through `sigs.k8s.io/yaml`):
-//! - Plain scalars are typed by the YAML 1.2 core schema: `true`/`false`, `null`/`~`/empty, decimal,
-//!   `0o` octal and `0x` hex integers, floats. `yes`, `no`, `on`, `off`, `y`, `n` are strings. The API
-//!   server decodes into typed structs, where a string field keeps the text as written (`yes` stays
-//!   `"yes"`); kubectl's untyped client-side decoding is YAML 1.1 and would make them booleans. No field
-//!   the policy reads is a boolean written that way, so YAML 1.2 is the faithful choice for image strings.
-//!   `.inf`/`.nan` have no JSON form and stay strings. Quoted and block scalars are always strings;
-//!   `!!str` forces a string, other core tags are honoured, any other tag is ignored.
-//! - Mapping keys are scalars, taken as the text written (`1: x` has the key `"1"`, as sigs.k8s.io/yaml
-//!   does). A mapping or sequence used as a key is an error: that is what an unrendered Go template
-//!   (`{{ .Values.x }}`) looks like to a YAML parser.
-//! - Duplicate keys: the last one wins, as in sigs.k8s.io/yaml's YAML-to-JSON conversion that kubectl
-//!   applies before sending an object, so the policy judges the value the cluster would store.
-//! - Merge keys (`<<: *base`, YAML 1.1, supported by kubectl) merge the keys the mapping does not set itself.
-//! - Aliases are expanded, within a budget of [`Limits::max_alias_nodes`] nodes per document (a
-//!   "billion laughs" document fails with a clear error instead of exhausting memory); nesting deeper than
-//!   [`Limits::max_depth`] is an error too (serde_json, which the policy uses, refuses depth > 128).
-//! - A plain scalar such as `${IMAGE}` is an unsubstituted `envsubst`/Flux placeholder: an error, since
-//!   the manifest as written is not what the cluster will see. `${…}` inside text with spaces (shell
-//!   scripts, Grafana dashboards) is ordinary content.
+//! How YAML becomes JSON here, as go-yaml v2 and sigs.k8s.io/yaml do it:
+//! - Plain scalars are typed by go-yaml v2's YAML 1.1 rules ([`resolve_plain`]): `true`, `yes`, `on`, `y` (and
+//!   their capitalised forms) are booleans, `~`/`null`/empty is null, integers may be octal (`0777`), hex, binary
+//!   and hold `_`, floats follow YAML 1.1. Timestamps stay strings. `.inf` and `.nan` have no JSON form: kubectl
+//!   refuses a document holding one, and so does this reader. Quoted and block scalars are strings.
+//! - Tags: `!!str` forces a string, `!!int`, `!!float`, `!!bool`, `!!null` must fit their text, any other tag
+//!   leaves the text as a string.
+//! - Mapping keys become strings as sigs.k8s.io/yaml makes them: a string as written, an integer in decimal, a
+//!   boolean as `true`/`false`, a float as Go's shortest single-precision form; a null key, an integer beyond
+//!   `i64`, a mapping or a sequence used as a key is an error (that last is what an unrendered Go template
+//!   `{{ .Values.x }}` looks like to a YAML parser). Anchors on keys and aliases used as keys work.
+//! - Duplicate keys: the last one wins, so the policy judges the value the cluster would store.
+//! - Merge keys (`<<: *base`) copy the merged mapping's keys into the mapping at the point where the merge is
+//!   written, as go-yaml v2 does: keys written after it override it, keys written before it are overridden.
+//! - Aliases are expanded, within a budget of [`Limits::max_alias_nodes`] nodes per document (a "billion laughs"
+//!   document fails with a clear error instead of exhausting memory); nesting deeper than [`Limits::max_depth`] is
+//!   an error too (serde_json, which the policy uses, refuses depth > 128).
+//! - `${NAME}` and other template placeholders are text like any other: whether an *image* may hold one is the
+//!   policy's business, not the reader's.
 //!
-//! Speed: a multi-document file is split at its `---` lines (a document marker at column 0 can never be
-//! document content, so the split is exact) and the documents are parsed in parallel by the caller. A
-//! document in plain block style (most manifests) takes [`block_scanner`]'s fast path, which yields the same
-//! events saphyr would, several times faster; any other goes through saphyr.
+//! Documents: a file is cut where kubectl's reader cuts it, at every line that starts with `---`, and each piece
+//! is parsed on its own, as kubectl does; the caller parses the pieces in parallel.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
+use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
-
-use super::block_scanner;
 
 /// Bounds on what one document may expand to.
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +89,7 @@ pub struct ScalarPosition {
 pub struct PathId(u32);
 
 impl PathId {
-    const ROOT: PathId = PathId(0);
+    pub(super) const ROOT: PathId = PathId(0);
 }
 
 /// The places of a document's nodes, as a tree: each node knows its parent and its key or index.
@@ -102,7 +99,7 @@ impl PathId {
 /// its own: one allocation and copy per scalar saved. Pointers are compared segment by segment against
 /// the tree, and written out only when asked for.
 #[derive(Debug, Clone)]
-struct PathTree {
+pub(super) struct PathTree {
     /// Node 0 is the document's root.
     nodes: Vec<PathNode>,
     /// The keys' text (as written in the YAML, unescaped), one after another: [`Segment::Key`] ranges index
@@ -131,7 +128,7 @@ enum Segment {
 }
 
 impl PathTree {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         PathTree {
             nodes: vec![PathNode {
                 parent: PathId::ROOT,
@@ -158,7 +155,7 @@ impl PathTree {
         id
     }
 
-    fn add_key(&mut self, parent: PathId, key: &str) -> PathId {
+    pub(super) fn add_key(&mut self, parent: PathId, key: &str) -> PathId {
         let offset = |n: usize| u32::try_from(n).expect("a document is smaller than 4 GiB");
         let start = offset(self.keys.len());
         self.keys.push_str(key);
@@ -166,7 +163,7 @@ impl PathTree {
         self.add(parent, Segment::Key { start, end })
     }
 
-    fn add_index(&mut self, parent: PathId, index: usize) -> PathId {
+    pub(super) fn add_index(&mut self, parent: PathId, index: usize) -> PathId {
         let index = u32::try_from(index).expect("a sequence has fewer than 2^32 items");
         self.add(parent, Segment::Index(index))
     }
@@ -284,7 +281,7 @@ pub struct Document {
     /// reached through an alias or a merge key are not: they are written where their anchor is.
     pub scalars: Vec<ScalarPosition>,
     /// The places the scalars' [`PathId`]s refer to.
-    paths: PathTree,
+    pub(super) paths: PathTree,
 }
 
 impl Document {
@@ -295,8 +292,14 @@ impl Document {
 
     /// The position of the scalar at `pointer` (the last one written there, as in the value).
     pub fn scalar_at(&self, pointer: &str) -> Option<&ScalarPosition> {
+        self.scalar_at_among(0..self.scalars.len(), pointer)
+    }
+
+    /// [`Document::scalar_at`], looking only among the scalars of `among` (indexes into [`Document::scalars`], such
+    /// as one List item's).
+    pub fn scalar_at_among(&self, among: Range<usize>, pointer: &str) -> Option<&ScalarPosition> {
         let segments = pointer_segments(pointer)?;
-        self.scalars
+        self.scalars[among]
             .iter()
             .rev()
             .find(|scalar| self.paths.is_at(scalar.path, &segments))
@@ -307,8 +310,17 @@ impl Document {
         &'d self,
         pointer: &'d str,
     ) -> impl Iterator<Item = &'d ScalarPosition> + 'd {
+        self.scalars_within_among(0..self.scalars.len(), pointer)
+    }
+
+    /// [`Document::scalars_within`], looking only among the scalars of `among`.
+    pub fn scalars_within_among<'d>(
+        &'d self,
+        among: Range<usize>,
+        pointer: &'d str,
+    ) -> impl Iterator<Item = &'d ScalarPosition> + 'd {
         let segments = pointer_segments(pointer);
-        self.scalars.iter().filter(move |scalar| {
+        self.scalars[among].iter().filter(move |scalar| {
             segments
                 .as_ref()
                 .is_some_and(|segments| self.paths.is_within(scalar.path, segments))
@@ -375,34 +387,30 @@ pub struct Chunk {
     pub first_line: usize,
 }
 
-/// Splits a file at its document markers (`---` at column 0 followed by a blank or the end), each
-/// chunk starting with its marker line. A YAML stream with directives (`%YAML`, `%TAG`), which apply to
-/// the document that follows, is kept whole: those are rare and splitting would detach them.
+/// Splits a file where kubectl's reader (apimachinery's `YAMLReader`) cuts it: at every line that starts with
+/// `---`, each chunk starting with its marker line. kubectl then parses each piece on its own, so a `%YAML` or
+/// `%TAG` directive does not reach the document after the marker, and text after `---` other than a comment is
+/// refused (see [`parse_chunk`]).
 pub fn split_documents(text: &str) -> Vec<Chunk> {
+    split_documents_from(text, 0)
+}
+
+/// [`split_documents`] of `text[start..]`, `start` being a line's start; chunks are positioned in `text`.
+pub fn split_documents_from(text: &str, start: usize) -> Vec<Chunk> {
     let bytes = text.as_bytes();
-    let has_directives =
-        bytes.first() == Some(&b'%') || memchr::memmem::find(bytes, b"\n%").is_some();
-    if has_directives {
-        return vec![Chunk {
-            range: 0..text.len(),
-            first_line: 1,
-        }];
-    }
     let mut chunks = Vec::new();
-    let mut chunk_start = 0;
-    let mut chunk_first_line = 1;
-    // Every line that starts with `---` follows a newline: a (SIMD) substring search finds the
-    // candidates, since this runs over the whole input before any parallel work starts.
-    for newline in memchr::memmem::find_iter(bytes, b"\n---") {
-        let line_start = newline + 1;
-        if is_document_marker(&bytes[line_start..]) {
-            chunks.push(Chunk {
-                range: chunk_start..line_start,
-                first_line: chunk_first_line,
-            });
-            chunk_first_line += count_newlines(&bytes[chunk_start..line_start]);
-            chunk_start = line_start;
-        }
+    let mut chunk_start = start;
+    let mut chunk_first_line = 1 + count_newlines(&bytes[..start]);
+    // Every line that starts with `---` follows a newline: a (SIMD) substring search finds them, since this runs
+    // over the whole input before any parallel work starts.
+    for newline in memchr::memmem::find_iter(&bytes[start..], b"\n---") {
+        let line_start = start + newline + 1;
+        chunks.push(Chunk {
+            range: chunk_start..line_start,
+            first_line: chunk_first_line,
+        });
+        chunk_first_line += count_newlines(&bytes[chunk_start..line_start]);
+        chunk_start = line_start;
     }
     chunks.push(Chunk {
         range: chunk_start..text.len(),
@@ -415,20 +423,33 @@ fn count_newlines(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count()
 }
 
-pub(super) fn is_document_marker(line: &[u8]) -> bool {
-    line.starts_with(b"---") && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+/// Parses every document of a YAML `text`, cut as [`split_documents`] cuts a file. (Text that kubectl would read
+/// as JSON goes to [`super::parse_all`].)
+pub fn parse_yaml(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    let mut documents = Vec::new();
+    for chunk in split_documents(text) {
+        documents.extend(parse_chunk(text, &chunk, limits)?);
+    }
+    Ok(documents)
 }
 
-/// Parses every document of `text` in one pass (no splitting).
-pub fn parse_all(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
-    parse_chunk(
-        text,
-        &Chunk {
-            range: 0..text.len(),
-            first_line: 1,
-        },
-        limits,
-    )
+/// The error kubectl's reader gives for a document marker followed by anything but a comment (`--- |`,
+/// `--- !!map`, `---text`).
+fn separator_error(chunk_text: &str, first_line: usize) -> Option<YamlError> {
+    let line = chunk_text.strip_prefix("---")?.lines().next().unwrap_or("");
+    let after = line.trim();
+    if after.is_empty() || after.starts_with('#') {
+        return None;
+    }
+    Some(YamlError {
+        message: format!(
+            "invalid YAML document separator `---{line}`: kubectl's reader takes only a comment after `---`; \
+             put the rest on the next line"
+        ),
+        line: first_line,
+        column: 4,
+        is_syntax: true,
+    })
 }
 
 /// Parses the documents of one chunk of `file_text`; positions are relative to the whole file.
@@ -437,174 +458,136 @@ pub fn parse_chunk(
     chunk: &Chunk,
     limits: Limits,
 ) -> Result<Vec<Document>, YamlError> {
-    let source = &file_text[chunk.range.clone()];
-    let mut locator = Locator::new(source, chunk);
-    let mut repairs: HashMap<usize, usize> = HashMap::new();
+    let text = &file_text[chunk.range.clone()];
+    if let Some(error) = separator_error(text, chunk.first_line) {
+        return Err(error);
+    }
+    // kubectl hands go-yaml the lines between markers, without the `---` line itself.
+    let (body_start, first_line) = match text.strip_prefix("---") {
+        Some(rest) => match rest.find('\n') {
+            Some(newline) => (3 + newline + 1, chunk.first_line + 1),
+            None => (text.len(), chunk.first_line),
+        },
+        None => (0, chunk.first_line),
+    };
+    let body = &text[body_start..];
+    // libyaml-safer panics on a block scalar that ends the input without a line break; a final line break changes
+    // no value and no position.
+    let with_newline;
+    let source = if body.is_empty() || body.ends_with('\n') {
+        body
+    } else {
+        with_newline = format!("{body}\n");
+        &with_newline
+    };
+    let locator = Locator {
+        source,
+        chunk_start: chunk.range.start + body_start,
+        first_line,
+    };
+    // The parser is a port of C code that still asserts some of its invariants by panicking; should one fail, the
+    // document is reported as unreadable rather than the whole run aborting.
+    std::panic::catch_unwind(|| run_parser(&locator, limits)).unwrap_or_else(|_| {
+        Err(YamlError {
+            message:
+                "the YAML parser failed on this document (a bug in libyaml-safer; please report it)"
+                    .to_owned(),
+            line: locator.first_line,
+            column: 1,
+            is_syntax: true,
+        })
+    })
+}
+
+fn run_parser(locator: &Locator<'_>, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    let mut input = locator.source.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
+    let mut builder = Builder::new(locator, limits);
     loop {
-        let repaired;
-        let input = if repairs.is_empty() {
-            source
-        } else {
-            repaired = indent_lines(source, &repairs);
-            repaired.as_str()
-        };
-        match Builder::new(&locator, limits).run(input) {
-            Ok(documents) => return Ok(documents),
-            Err(BuildError::Content(error)) => return Err(error),
-            Err(BuildError::Scan {
-                error,
-                in_flow_since,
-            }) => {
-                // saphyr-parser (0.3.4 at least) rejects a flow collection whose later lines are indented
-                // less than the enclosing block, such as a closing `]` under its key. libyaml, go-yaml and
-                // so kubectl accept it, and real manifests are written so (Tekton's release); an upstream
-                // fix is pending (saphyr-rs/saphyr#101, #108). Re-parse with that line indented past the
-                // collection's opening bracket; positions are mapped back to the text as written.
-                let mark = *error.marker();
-                let repairable = error.info().starts_with("invalid indentation")
-                    && repairs.len() < MAX_FLOW_INDENT_REPAIRS
-                    && !repairs.contains_key(&mark.line());
-                match in_flow_since {
-                    Some(open) if repairable && open.line() < mark.line() => {
-                        let spaces = (open.col() + 1).saturating_sub(mark.col()).max(1);
-                        repairs.insert(mark.line(), spaces);
-                        locator.set_column_shifts(&repairs);
-                    }
-                    _ => return Err(locator.syntax_error_at(mark, error.info().to_string())),
-                }
-            }
+        let event = parser
+            .parse()
+            .map_err(|error| locator.parser_error(&error))?;
+        if matches!(event.data, EventData::StreamEnd) {
+            return Ok(builder.documents);
+        }
+        builder.on_event(event.data, event.start_mark, event.end_mark)?;
+        if builder.ended {
+            return Ok(builder.documents);
         }
     }
 }
 
-/// Each repair re-parses the chunk; real files need one or two per document.
-const MAX_FLOW_INDENT_REPAIRS: usize = 100;
-
-/// `source` with `spaces[line]` spaces inserted at the start of those (1-based) lines.
-fn indent_lines(source: &str, spaces: &HashMap<usize, usize>) -> String {
-    let mut out = String::with_capacity(source.len() + spaces.values().sum::<usize>());
-    for (index, line) in source.split_inclusive('\n').enumerate() {
-        if let Some(&count) = spaces.get(&(index + 1)) {
-            out.extend(std::iter::repeat_n(' ', count));
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-/// Turns parser markers (character index, chunk-relative line, column in characters) into file positions.
+/// Turns parser marks (byte index, 0-based line and column in characters, all relative to the chunk) into file
+/// positions.
 struct Locator<'a> {
     source: &'a str,
-    /// Byte offset of each line start in `source`; built only when character and byte offsets differ
-    /// (non-ASCII text) or lines were re-indented.
-    line_starts: Option<Vec<usize>>,
     chunk_start: usize,
     first_line: usize,
-    /// Spaces inserted at the start of chunk lines (see `parse_chunk`), by 1-based chunk line.
-    column_shifts: HashMap<usize, usize>,
 }
 
-impl<'a> Locator<'a> {
-    fn new(source: &'a str, chunk: &Chunk) -> Self {
-        Locator {
-            source,
-            line_starts: (!source.is_ascii()).then(|| line_starts(source)),
-            chunk_start: chunk.range.start,
-            first_line: chunk.first_line,
-            column_shifts: HashMap::new(),
-        }
-    }
-
-    fn set_column_shifts(&mut self, shifts: &HashMap<usize, usize>) {
-        if self.line_starts.is_none() {
-            self.line_starts = Some(line_starts(self.source));
-        }
-        self.column_shifts = shifts.clone();
-    }
-
-    /// (file line, 1-based column, file byte offset) of a marker.
-    fn locate(&self, mark: Marker) -> (usize, usize, usize) {
-        let line = self.first_line + mark.line() - 1;
-        let Some(line_starts) = &self.line_starts else {
-            // ASCII and unchanged: characters are bytes.
-            return (line, mark.col() + 1, self.chunk_start + mark.index());
-        };
-        let shift = self.column_shifts.get(&mark.line()).copied().unwrap_or(0);
-        let column = mark.col().saturating_sub(shift);
-        let line_start = line_starts
-            .get(mark.line() - 1)
-            .copied()
-            .unwrap_or(self.source.len());
-        let rest = &self.source[line_start..];
-        let byte_in_line = rest
-            .char_indices()
-            .nth(column)
-            .map_or(rest.len(), |(i, _)| i);
+impl Locator<'_> {
+    /// (file line, 1-based column, file byte offset) of a mark.
+    fn locate(&self, mark: Mark) -> (usize, usize, usize) {
         (
-            line,
-            column + 1,
-            self.chunk_start + line_start + byte_in_line,
+            self.first_line + mark.line as usize,
+            mark.column as usize + 1,
+            self.chunk_start + mark.index as usize,
         )
     }
 
-    fn error_at(&self, mark: Marker, message: String) -> YamlError {
+    fn error_at(&self, mark: Mark, message: impl Into<String>) -> YamlError {
         let (line, column, _) = self.locate(mark);
         YamlError {
-            message,
+            message: message.into(),
             line,
             column,
             is_syntax: false,
         }
     }
 
-    fn syntax_error_at(&self, mark: Marker, message: String) -> YamlError {
+    fn syntax_error_at(&self, mark: Mark, message: impl Into<String>) -> YamlError {
         YamlError {
             is_syntax: true,
             ..self.error_at(mark, message)
         }
     }
+
+    /// libyaml's own words ("did not find expected key"), with where the construct it was reading started.
+    fn parser_error(&self, error: &libyaml_safer::Error) -> YamlError {
+        let mut message = error.problem().to_owned();
+        if let (Some(context), Some(mark)) = (error.context(), error.context_mark()) {
+            let (line, column, _) = self.locate(mark);
+            message.push_str(&format!(
+                " ({context} that starts at line {line}, column {column})"
+            ));
+        }
+        let mark = error.problem_mark().unwrap_or_default();
+        self.syntax_error_at(mark, message)
+    }
 }
 
-fn line_starts(source: &str) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(
-        source
-            .bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
-    starts
-}
-
-enum BuildError {
-    /// The parser's own error, with the start of the innermost open flow collection if any.
-    Scan {
-        error: ScanError,
-        in_flow_since: Option<Marker>,
-    },
-    /// A document that is valid YAML but cannot become JSON (or exceeds a limit).
-    Content(YamlError),
+/// What the mapping being built expects next.
+enum Key {
+    /// The next node is the value of this key.
+    Name(String),
+    /// The next node is merged in (`<<`).
+    Merge,
 }
 
 /// A collection being built.
 enum Frame {
     Sequence {
         items: Vec<Value>,
-        anchor: usize,
+        anchor: Option<String>,
         path: PathId,
-        /// Start of a flow sequence (`[`); `None` for a block one.
-        flow_start: Option<Marker>,
     },
     Mapping {
         entries: Map<String, Value>,
-        anchor: usize,
+        anchor: Option<String>,
         path: PathId,
-        flow_start: Option<Marker>,
-        /// The key whose value comes next.
-        key: Option<String>,
-        /// Mappings merged with `<<`, applied when the mapping ends.
-        merges: Vec<Map<String, Value>>,
+        /// `None` while the next node is a key.
+        key: Option<Key>,
     },
 }
 
@@ -615,11 +598,15 @@ struct Builder<'l, 'a> {
     stack: Vec<Frame>,
     /// The places of the current document's nodes.
     paths: PathTree,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Each anchor's value and its node count (what an alias to it adds to the document).
+    anchors: HashMap<String, (Value, usize)>,
     alias_nodes: usize,
     root: Option<Value>,
     document_line: Option<usize>,
     scalars: Vec<ScalarPosition>,
+    /// A document has ended: kubectl reads one document per piece of its cut (go-yaml's `Unmarshal` takes the first
+    /// and ignores the rest, after a `...` line), so reading stops there.
+    ended: bool,
 }
 
 impl<'l, 'a> Builder<'l, 'a> {
@@ -635,57 +622,21 @@ impl<'l, 'a> Builder<'l, 'a> {
             root: None,
             document_line: None,
             scalars: Vec::new(),
+            ended: false,
         }
     }
 
-    fn run(mut self, input: &str) -> Result<Vec<Document>, BuildError> {
-        if let Some(events) = block_scanner::events(input) {
-            for (event, span) in events {
-                self.on_event(event, span).map_err(BuildError::Content)?;
-            }
-            return Ok(self.documents);
-        }
-        for event in Parser::new_from_str(input) {
-            let (event, span) = event.map_err(|error| {
-                let error = if error.info() == "recursion limit exceeded" {
-                    // The parser's own bound on nesting.
-                    ScanError::new(
-                        *error.marker(),
-                        "nesting too deep (the YAML parser's recursion limit)".to_owned(),
-                    )
-                } else {
-                    error
-                };
-                BuildError::Scan {
-                    error,
-                    in_flow_since: self.innermost_flow(),
-                }
-            })?;
-            self.on_event(event, span).map_err(BuildError::Content)?;
-        }
-        Ok(self.documents)
-    }
-
-    fn innermost_flow(&self) -> Option<Marker> {
-        self.stack.iter().rev().find_map(|frame| match frame {
-            Frame::Sequence { flow_start, .. } | Frame::Mapping { flow_start, .. } => *flow_start,
-        })
-    }
-
-    fn error(&self, mark: Marker, message: impl Into<String>) -> YamlError {
-        self.locator.error_at(mark, message.into())
-    }
-
-    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+    fn on_event(&mut self, event: EventData, start: Mark, end: Mark) -> Result<(), YamlError> {
         match event {
-            Event::DocumentStart(_) => {
+            EventData::DocumentStart { .. } => {
                 self.anchors.clear();
                 self.alias_nodes = 0;
                 self.root = None;
                 self.document_line = None;
                 self.paths = PathTree::new();
             }
-            Event::DocumentEnd => {
+            EventData::DocumentEnd { .. } => {
+                self.ended = true;
                 let scalars = std::mem::take(&mut self.scalars);
                 let paths = std::mem::replace(&mut self.paths, PathTree::new());
                 // An empty (or `null`) document holds no object; kubectl skips it too.
@@ -699,55 +650,51 @@ impl<'l, 'a> Builder<'l, 'a> {
                     });
                 }
             }
-            Event::Scalar(text, style, anchor, tag) => {
+            EventData::Scalar {
+                anchor,
+                tag,
+                value: text,
+                style,
+                ..
+            } => {
+                if style == ScalarStyle::DoubleQuoted {
+                    self.refuse_slash_escape(start, end)?;
+                }
+                let is_merge = style == ScalarStyle::Plain
+                    && text == "<<"
+                    && tag.as_deref().is_none_or(|tag| tag == MERGE_TAG);
+                let scalar = self.resolve(&text, style, tag.as_deref(), start)?;
                 if self.awaiting_key() {
-                    self.set_key(text.into_owned());
+                    let key = if is_merge {
+                        Key::Merge
+                    } else {
+                        Key::Name(self.key_of(&scalar, &text, start)?)
+                    };
+                    if let Some(anchor) = anchor {
+                        let value = self.value_of(scalar, text, start)?;
+                        self.anchors.insert(anchor, (value, 1));
+                    }
+                    self.set_key(key);
                 } else {
-                    self.note_document_start(span.start);
+                    self.note_document_start(start);
                     let path = self.open_path();
-                    self.record_scalar(path, &text, style, span, anchor != 0 || tag.is_some());
-                    let value = self.scalar_value(text, style, tag.as_deref(), span)?;
-                    self.finish_node(value, anchor, span.start)?;
+                    self.record_scalar(
+                        path,
+                        &text,
+                        style,
+                        start,
+                        end,
+                        anchor.is_some() || tag.is_some(),
+                    );
+                    let value = self.value_of(scalar, text, start)?;
+                    self.finish_node(value, anchor, start)?;
                 }
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                let is_mapping = matches!(event, Event::MappingStart(..));
-                if self.awaiting_key() {
-                    return Err(self.locator.syntax_error_at(
-                        span.start,
-                        "a mapping key is itself a mapping or sequence; Kubernetes objects have string keys"
-                            .to_owned(),
-                    ));
-                }
-                if self.stack.len() >= self.limits.max_depth {
-                    return Err(self.error(
-                        span.start,
-                        format!("nesting deeper than {} levels", self.limits.max_depth),
-                    ));
-                }
-                self.note_document_start(span.start);
-                let path = self.open_path();
-                // A flow collection's start event spans its bracket; a block collection's is empty.
-                let flow_start = (span.end.index() > span.start.index()).then_some(span.start);
-                self.stack.push(if is_mapping {
-                    Frame::Mapping {
-                        entries: Map::new(),
-                        anchor,
-                        path,
-                        flow_start,
-                        key: None,
-                        merges: Vec::new(),
-                    }
-                } else {
-                    Frame::Sequence {
-                        items: Vec::new(),
-                        anchor,
-                        path,
-                        flow_start,
-                    }
-                });
+            EventData::SequenceStart { anchor, .. } => {
+                self.open_collection(anchor, false, start)?
             }
-            Event::SequenceEnd | Event::MappingEnd => {
+            EventData::MappingStart { anchor, .. } => self.open_collection(anchor, true, start)?,
+            EventData::SequenceEnd | EventData::MappingEnd => {
                 let frame = self
                     .stack
                     .pop()
@@ -755,46 +702,96 @@ impl<'l, 'a> Builder<'l, 'a> {
                 let (value, anchor) = match frame {
                     Frame::Sequence { items, anchor, .. } => (Value::Array(items), anchor),
                     Frame::Mapping {
-                        mut entries,
-                        anchor,
-                        merges,
-                        ..
-                    } => {
-                        for merged in merges {
-                            for (key, value) in merged {
-                                entries.entry(key).or_insert(value);
-                            }
-                        }
-                        (Value::Object(entries), anchor)
-                    }
+                        entries, anchor, ..
+                    } => (Value::Object(entries), anchor),
                 };
-                self.finish_node(value, anchor, span.start)?;
+                self.finish_node(value, anchor, start)?;
             }
-            Event::Alias(anchor) => {
-                if self.awaiting_key() {
-                    return Err(self.error(
-                        span.start,
-                        "an alias used as a mapping key is not supported",
-                    ));
-                }
+            EventData::Alias { anchor } => {
                 let Some((value, nodes)) = self.anchors.get(&anchor) else {
-                    return Err(self.error(span.start, "alias to an unknown anchor"));
+                    return Err(self.locator.error_at(
+                        start,
+                        format!("alias *{anchor} refers to no anchor &{anchor} before it"),
+                    ));
                 };
                 let (value, nodes) = (value.clone(), *nodes);
                 self.alias_nodes += nodes;
                 if self.alias_nodes > self.limits.max_alias_nodes {
-                    return Err(self.error(
-                        span.start,
+                    return Err(self.locator.error_at(
+                        start,
                         format!(
                             "aliases expand to more than {} nodes in this document (an alias bomb, \"billion laughs\"?)",
                             self.limits.max_alias_nodes
                         ),
                     ));
                 }
-                self.note_document_start(span.start);
-                self.finish_node(value, 0, span.start)?;
+                if self.awaiting_key() {
+                    let key = self.key_of_value(&value, start)?;
+                    self.set_key(Key::Name(key));
+                } else {
+                    self.note_document_start(start);
+                    self.finish_node(value, None, start)?;
+                }
             }
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            EventData::StreamStart { .. } | EventData::StreamEnd => {}
+        }
+        Ok(())
+    }
+
+    fn open_collection(
+        &mut self,
+        anchor: Option<String>,
+        is_mapping: bool,
+        start: Mark,
+    ) -> Result<(), YamlError> {
+        if self.awaiting_key() {
+            return Err(self.locator.syntax_error_at(
+                start,
+                "a mapping key is itself a mapping or sequence; Kubernetes objects have string keys",
+            ));
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(self.locator.error_at(
+                start,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        self.note_document_start(start);
+        let path = self.open_path();
+        self.stack.push(if is_mapping {
+            Frame::Mapping {
+                entries: Map::new(),
+                anchor,
+                path,
+                key: None,
+            }
+        } else {
+            Frame::Sequence {
+                items: Vec::new(),
+                anchor,
+                path,
+            }
+        });
+        Ok(())
+    }
+
+    /// `\/` is a YAML 1.2 escape that libyaml-safer reads but go-yaml v2, and so kubectl, refuses.
+    fn refuse_slash_escape(&self, start: Mark, end: Mark) -> Result<(), YamlError> {
+        let from = start.index as usize;
+        let to = (end.index as usize).min(self.locator.source.len());
+        let written = &self.locator.source.as_bytes()[from..to];
+        let mut i = 0;
+        while i < written.len() {
+            match written[i] {
+                b'\\' if written.get(i + 1) == Some(&b'/') => {
+                    return Err(self.locator.syntax_error_at(
+                        start,
+                        "found unknown escape character `\\/` (kubectl's YAML reader has none: write `/`)",
+                    ));
+                }
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
         }
         Ok(())
     }
@@ -803,13 +800,13 @@ impl<'l, 'a> Builder<'l, 'a> {
         matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }))
     }
 
-    fn note_document_start(&mut self, mark: Marker) {
+    fn note_document_start(&mut self, mark: Mark) {
         if self.stack.is_empty() && self.document_line.is_none() {
             self.document_line = Some(self.locator.locate(mark).0);
         }
     }
 
-    fn set_key(&mut self, key: String) {
+    fn set_key(&mut self, key: Key) {
         if let Some(Frame::Mapping { key: slot, .. }) = self.stack.last_mut() {
             *slot = Some(key);
         }
@@ -820,10 +817,15 @@ impl<'l, 'a> Builder<'l, 'a> {
     fn open_path(&mut self) -> PathId {
         match self.stack.last() {
             Some(Frame::Mapping {
-                key: Some(key),
+                key: Some(Key::Name(key)),
                 path,
                 ..
             }) => self.paths.add_key(*path, key),
+            Some(Frame::Mapping {
+                key: Some(Key::Merge),
+                path,
+                ..
+            }) => self.paths.add_key(*path, "<<"),
             Some(Frame::Sequence { items, path, .. }) => self.paths.add_index(*path, items.len()),
             _ => PathId::ROOT,
         }
@@ -834,87 +836,38 @@ impl<'l, 'a> Builder<'l, 'a> {
         path: PathId,
         text: &str,
         style: ScalarStyle,
-        span: Span,
+        start: Mark,
+        end: Mark,
         has_properties: bool,
     ) {
-        let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
-        // An empty block scalar's start marker depends on what follows it (the end of the chunk or
-        // the next document): place it where its (empty) content ends, the same either way.
-        let start_mark = if is_block && text.is_empty() {
-            span.end
-        } else {
-            span.start
-        };
-        let (line, column, start) = self.locator.locate(start_mark);
-        let (_, _, end) = self.locator.locate(span.end);
+        let (line, column, start) = self.locator.locate(start);
+        let (_, _, end) = self.locator.locate(end);
         let (line, column, start) = if has_properties {
             self.skip_properties(line, column, start, end)
         } else {
             (line, column, start)
         };
-        let end = self.scalar_end(text, style, start, end);
+        let end = if style == ScalarStyle::Plain && text.is_empty() {
+            start
+        } else {
+            end
+        };
         self.scalars.push(ScalarPosition {
             path,
             line,
             column,
             span: start..end,
             style: match style {
-                ScalarStyle::Plain => Style::Plain,
                 ScalarStyle::SingleQuoted => Style::SingleQuoted,
                 ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
                 ScalarStyle::Literal => Style::Literal,
                 ScalarStyle::Folded => Style::Folded,
+                _ => Style::Plain,
             },
         });
     }
 
-    /// The end of a scalar as written. The parser's end marker can lie past blanks that follow the
-    /// scalar (`[ "a" ]`) and, for an empty plain scalar, on a later token; quoted scalars are cut at
-    /// their closing quote and plain ones trimmed, so the span is exactly the scalar.
-    fn scalar_end(&self, text: &str, style: ScalarStyle, start: usize, end: usize) -> usize {
-        let chunk_start = self.locator.chunk_start;
-        let written = &self.locator.source.as_bytes()[start - chunk_start..end - chunk_start];
-        match style {
-            ScalarStyle::Plain if text.is_empty() => start,
-            ScalarStyle::Plain => {
-                start + written.len()
-                    - written
-                        .iter()
-                        .rev()
-                        .take_while(|b| b.is_ascii_whitespace())
-                        .count()
-            }
-            ScalarStyle::SingleQuoted => {
-                // `''` is an escaped quote; the first lone `'` after the opening one closes.
-                let mut i = 1;
-                while i < written.len() {
-                    if written[i] == b'\'' {
-                        if written.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        return start + i + 1;
-                    }
-                    i += 1;
-                }
-                end
-            }
-            ScalarStyle::DoubleQuoted => {
-                let mut i = 1;
-                while i < written.len() {
-                    match written[i] {
-                        b'\\' => i += 2,
-                        b'"' => return start + i + 1,
-                        _ => i += 1,
-                    }
-                }
-                end
-            }
-            ScalarStyle::Literal | ScalarStyle::Folded => end,
-        }
-    }
-
-    /// A scalar's span starts at its anchor or tag (`&a !!str value`): move past them to the value.
+    /// A scalar event starts at its anchor or tag (`&a !!str value`): move past them to the value.
     fn skip_properties(
         &self,
         mut line: usize,
@@ -947,91 +900,404 @@ impl<'l, 'a> Builder<'l, 'a> {
         (line, column, start + i)
     }
 
-    /// The JSON value of a scalar (moving the parser's text when it already owns it: no copy).
-    fn scalar_value(
+    /// What a scalar means, as go-yaml v2 decides it for an untyped target (its `resolve`).
+    fn resolve(
         &self,
-        text: Cow<'_, str>,
+        text: &str,
         style: ScalarStyle,
-        tag: Option<&Tag>,
-        span: Span,
-    ) -> Result<Value, YamlError> {
-        let string = |text: Cow<'_, str>| Ok(Value::String(text.into_owned()));
-        if let Some(tag) = tag {
-            if tag.is_yaml_core_schema() {
-                return match tag.suffix.as_str() {
-                    "null" | "bool" | "int" | "float" => match plain_value(&text) {
-                        Some(value) if core_tag_accepts(&tag.suffix, &value) => Ok(value),
-                        _ => Err(self.error(
-                            span.start,
-                            format!("`{text}` is not a valid !!{}", tag.suffix),
-                        )),
-                    },
-                    // `!!str`, `!!binary`, `!!timestamp`, and others: the text.
-                    _ => string(text),
+        tag: Option<&str>,
+        mark: Mark,
+    ) -> Result<Scalar, YamlError> {
+        let Some(tag) = tag else {
+            // Quoted and block scalars without a tag are strings.
+            return Ok(if style == ScalarStyle::Plain {
+                resolve_plain(text)
+            } else {
+                Scalar::Str
+            });
+        };
+        let Some(core) = tag.strip_prefix(CORE_TAG_PREFIX) else {
+            // `!`, `!custom`, `tag:example.com,2000:x`: go-yaml leaves the text as it is.
+            return Ok(Scalar::Str);
+        };
+        let resolved = resolve_plain(text);
+        let fits = match core {
+            "str" => return Ok(Scalar::Str),
+            "binary" => return Ok(Scalar::Binary),
+            "null" => matches!(resolved, Scalar::Null),
+            "bool" => matches!(resolved, Scalar::Bool(_)),
+            "int" => matches!(resolved, Scalar::Int(_) | Scalar::Uint(_)),
+            "float" => {
+                return match resolved {
+                    Scalar::Float(_) => Ok(resolved),
+                    Scalar::Int(n) => Ok(Scalar::Float(n as f64)),
+                    Scalar::Uint(n) => Ok(Scalar::Float(n as f64)),
+                    _ => Err(self.cannot_decode(text, &resolved, core, mark)),
                 };
             }
-            if tag.handle.is_empty() && tag.suffix == "!" {
-                // The non-specific tag `!`: a string.
-                return string(text);
-            }
-        }
-        if style != ScalarStyle::Plain {
-            return string(text);
-        }
-        if let Some(placeholder) = envsubst_placeholder(&text) {
-            return Err(self.error(
-                span.start,
-                format!(
-                    "unsubstituted template placeholder `{placeholder}`: render the manifest first \
-                     (envsubst, `flux build`, …) and check the output"
-                ),
-            ));
-        }
-        match plain_value(&text) {
-            Some(value) => Ok(value),
-            None => string(text),
+            "timestamp" => matches!(resolved, Scalar::Timestamp),
+            // `!!map`, `!!seq`, `!!merge` and the like on a scalar: the text.
+            _ => return Ok(Scalar::Str),
+        };
+        if fits {
+            Ok(resolved)
+        } else {
+            Err(self.cannot_decode(text, &resolved, core, mark))
         }
     }
 
+    fn cannot_decode(&self, text: &str, resolved: &Scalar, tag: &str, mark: Mark) -> YamlError {
+        self.locator.error_at(
+            mark,
+            format!(
+                "cannot decode !!{} `{text}` as a !!{tag}",
+                resolved.tag_name()
+            ),
+        )
+    }
+
+    /// A resolved scalar as a JSON value, as sigs.k8s.io/yaml's conversion makes it.
+    fn value_of(&self, scalar: Scalar, text: String, mark: Mark) -> Result<Value, YamlError> {
+        Ok(match scalar {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(n) => Value::from(n),
+            Scalar::Uint(n) => Value::from(n),
+            Scalar::Float(f) => match Number::from_f64(f) {
+                Some(number) => Value::Number(number),
+                None => {
+                    return Err(self.locator.error_at(
+                        mark,
+                        format!(
+                            "`{text}` is a float with no JSON form (infinity or not-a-number); kubectl refuses it too"
+                        ),
+                    ));
+                }
+            },
+            Scalar::Str | Scalar::Timestamp => Value::String(text),
+            Scalar::Binary => Value::String(self.binary(&text, mark)?),
+        })
+    }
+
+    /// `!!binary`: base64 (line breaks ignored, as Go's decoder does), read as text.
+    fn binary(&self, text: &str, mark: Mark) -> Result<String, YamlError> {
+        use base64::Engine as _;
+        let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        match base64::engine::general_purpose::STANDARD.decode(compact) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(_) => Err(self
+                .locator
+                .error_at(mark, "!!binary value contains invalid base64 data")),
+        }
+    }
+
+    /// A scalar mapping key as the string sigs.k8s.io/yaml makes of it.
+    fn key_of(&self, scalar: &Scalar, text: &str, mark: Mark) -> Result<String, YamlError> {
+        match *scalar {
+            Scalar::Str | Scalar::Timestamp => Ok(text.to_owned()),
+            Scalar::Binary => self.binary(text, mark),
+            Scalar::Int(n) => Ok(n.to_string()),
+            Scalar::Bool(b) => Ok(b.to_string()),
+            Scalar::Float(f) => Ok(go_float_key(f)),
+            Scalar::Null | Scalar::Uint(_) => Err(self.unsupported_key(text, mark)),
+        }
+    }
+
+    /// An aliased node used as a mapping key.
+    fn key_of_value(&self, value: &Value, mark: Mark) -> Result<String, YamlError> {
+        match value {
+            Value::String(text) => Ok(text.clone()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Number(n) if n.is_i64() => Ok(n.to_string()),
+            Value::Number(n) if n.is_f64() => Ok(go_float_key(n.as_f64().unwrap_or_default())),
+            Value::Null | Value::Number(_) => Err(self.unsupported_key(&value.to_string(), mark)),
+            Value::Array(_) | Value::Object(_) => Err(self.locator.syntax_error_at(
+                mark,
+                "a mapping key is itself a mapping or sequence; Kubernetes objects have string keys",
+            )),
+        }
+    }
+
+    fn unsupported_key(&self, text: &str, mark: Mark) -> YamlError {
+        let shown = if text.is_empty() {
+            "an empty key"
+        } else {
+            text
+        };
+        self.locator.error_at(
+            mark,
+            format!(
+                "unsupported mapping key `{shown}`: kubectl's YAML-to-JSON conversion takes only string, integer, \
+                 float and boolean keys"
+            ),
+        )
+    }
+
     /// Places a finished node in its parent (or as the document root).
-    fn finish_node(&mut self, value: Value, anchor: usize, mark: Marker) -> Result<(), YamlError> {
-        if anchor != 0 {
+    fn finish_node(
+        &mut self,
+        value: Value,
+        anchor: Option<String>,
+        mark: Mark,
+    ) -> Result<(), YamlError> {
+        if let Some(anchor) = anchor {
             let nodes = count_nodes(&value);
             self.anchors.insert(anchor, (value.clone(), nodes));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Sequence { items, .. }) => items.push(value),
-            Some(Frame::Mapping {
-                entries,
-                key,
-                merges,
-                ..
-            }) => {
-                let key = key.take().expect("a value follows its key");
-                if key == "<<" {
-                    match value {
-                        Value::Object(map) => merges.push(map),
-                        Value::Array(list) if list.iter().all(Value::is_object) => {
-                            merges.extend(list.into_iter().filter_map(|v| match v {
-                                Value::Object(map) => Some(map),
-                                _ => None,
-                            }));
-                        }
-                        _ => {
-                            return Err(self.error(
+            Some(Frame::Mapping { entries, key, .. }) => {
+                match key.take().expect("a value follows its key") {
+                    Key::Name(key) => {
+                        entries.insert(key, value);
+                    }
+                    Key::Merge => {
+                        if !merge_into(entries, value) {
+                            return Err(self.locator.error_at(
                                 mark,
                                 "a merge key `<<` takes a mapping or a list of mappings",
                             ));
                         }
                     }
-                } else {
-                    entries.insert(key, value);
                 }
             }
         }
         Ok(())
     }
+}
+
+/// go-yaml v2's merge: the merged keys are set where `<<` is written, over the keys before it; of a list of
+/// mappings, the earlier ones win. False when the value is not a mapping or a list of mappings.
+fn merge_into(entries: &mut Map<String, Value>, merged: Value) -> bool {
+    match merged {
+        Value::Object(map) => {
+            entries.extend(map);
+            true
+        }
+        Value::Array(list) if list.iter().all(Value::is_object) => {
+            for item in list.into_iter().rev() {
+                if let Value::Object(map) = item {
+                    entries.extend(map);
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The prefix of the YAML core schema's tags (`!!str` is `tag:yaml.org,2002:str`).
+const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
+const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
+
+/// What a scalar is, by go-yaml v2's resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An integer beyond `i64` (go-yaml's `uint64`).
+    Uint(u64),
+    Float(f64),
+    /// Looks like a timestamp: a string in the value, but it satisfies `!!timestamp`.
+    Timestamp,
+    Str,
+    /// `!!binary`: base64 to decode.
+    Binary,
+}
+
+impl Scalar {
+    fn tag_name(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "bool",
+            Scalar::Int(_) | Scalar::Uint(_) => "int",
+            Scalar::Float(_) => "float",
+            Scalar::Timestamp => "timestamp",
+            Scalar::Str => "str",
+            Scalar::Binary => "binary",
+        }
+    }
+}
+
+/// A plain scalar's meaning under go-yaml v2's rules (YAML 1.1's booleans and integer forms).
+fn resolve_plain(text: &str) -> Scalar {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Scalar::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Scalar::Bool(false);
+        }
+        ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Scalar::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Scalar::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    match text.as_bytes()[0] {
+        b'.' => {
+            if is_yaml_float(text) {
+                if let Ok(f) = text.parse::<f64>() {
+                    if f.is_finite() {
+                        return Scalar::Float(f);
+                    }
+                }
+            }
+            Scalar::Str
+        }
+        b'0'..=b'9' | b'+' | b'-' => resolve_number(text),
+        _ => Scalar::Str,
+    }
+}
+
+/// go-yaml v2 on text that starts with a digit or a sign: a timestamp, else an integer (Go's base-prefix
+/// syntax, underscores dropped), else a YAML float, else a string.
+fn resolve_number(text: &str) -> Scalar {
+    if looks_like_timestamp(text) {
+        return Scalar::Timestamp;
+    }
+    let plain: String = text.chars().filter(|&c| c != '_').collect();
+    if let Some((negative, magnitude)) = go_integer(&plain) {
+        if negative {
+            if magnitude <= i64::MAX as u64 + 1 {
+                return Scalar::Int((magnitude as i64).wrapping_neg());
+            }
+        } else if let Ok(n) = i64::try_from(magnitude) {
+            return Scalar::Int(n);
+        } else if !plain.starts_with('+') {
+            return Scalar::Uint(magnitude);
+        }
+    }
+    if is_yaml_float(&plain) {
+        if let Ok(f) = plain.parse::<f64>() {
+            // Go's ParseFloat reports a range error for what overflows, and go-yaml then keeps the text.
+            if f.is_finite() {
+                return Scalar::Float(f);
+            }
+        }
+    }
+    Scalar::Str
+}
+
+/// Go's `strconv.ParseUint(s, 0, 64)` after an optional sign: `0x`, `0o`, `0b` prefixes, a leading `0` for octal.
+/// `None` when not an integer or beyond `u64`.
+fn go_integer(text: &str) -> Option<(bool, u64)> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = digits.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &digits[2..]),
+        Some("0o") => (8, &digits[2..]),
+        Some("0b") => (2, &digits[2..]),
+        _ if digits.len() > 1 && digits.starts_with('0') => (8, &digits[1..]),
+        _ => (10, digits),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix)
+        .ok()
+        .map(|n| (negative, n))
+}
+
+/// go-yaml v2's float syntax: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
+fn is_yaml_float(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let int_digits = digits(i);
+    i += int_digits;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_digits = digits(i);
+        if int_digits == 0 && frac_digits == 0 {
+            return false;
+        }
+        i += frac_digits;
+    } else if int_digits == 0 {
+        return false;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let exp_digits = digits(i);
+        if exp_digits == 0 {
+            return false;
+        }
+        i += exp_digits;
+    }
+    i == bytes.len()
+}
+
+/// go-yaml v2 tries timestamps before numbers: four digits and a `-` start one (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`).
+/// Only `!!timestamp` cares: an untagged timestamp is a string either way.
+fn looks_like_timestamp(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
+}
+
+/// A float mapping key as sigs.k8s.io/yaml writes it: Go's `strconv.FormatFloat(key, 'g', -1, 32)`, with
+/// `.inf`, `-.inf` and `.nan` for the special values.
+fn go_float_key(value: f64) -> String {
+    if value.is_nan() {
+        return ".nan".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    let single = value as f32;
+    if single.is_infinite() {
+        return if single > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    // Rust's `{:e}` gives the shortest digits that read back as this f32, as Go's shortest formatting does.
+    let scientific = format!("{:e}", single.abs());
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("`{:e}` writes an exponent");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exponent: i32 = exponent.parse().expect("`{:e}` writes a decimal exponent");
+    let sign = if single.is_sign_negative() { "-" } else { "" };
+    if digits == "0" {
+        return format!("{sign}0");
+    }
+    if !(-4..6).contains(&exponent) {
+        let (first, rest) = digits.split_at(1);
+        let fraction = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        return format!(
+            "{sign}{first}{fraction}e{exponent_sign}{:02}",
+            exponent.abs()
+        );
+    }
+    // Positional: the decimal point `exponent + 1` digits in.
+    let point = exponent + 1;
+    let text = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (whole, fraction) = digits.split_at(point as usize);
+        format!("{whole}.{fraction}")
+    };
+    format!("{sign}{text}")
 }
 
 fn push_escaped(pointer: &mut String, key: &str) {
@@ -1050,143 +1316,12 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
-fn core_tag_accepts(suffix: &str, value: &Value) -> bool {
-    match suffix {
-        "null" => value.is_null(),
-        "bool" => value.is_boolean(),
-        "int" => value.is_i64() || value.is_u64(),
-        "float" => value.is_number(),
-        _ => false,
-    }
-}
-
-/// A plain scalar's JSON value under the YAML 1.2 core schema, or `None` for a string.
-pub fn plain_value(text: &str) -> Option<Value> {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
-        _ => {}
-    }
-    let first = text.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return None;
-    }
-    if let Some(octal) = text.strip_prefix("0o") {
-        return integer_from_radix(octal, 8);
-    }
-    if let Some(hex) = text.strip_prefix("0x") {
-        return integer_from_radix(hex, 16);
-    }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = text.parse::<i64>() {
-            return Some(Value::Number(n.into()));
-        }
-        if let Ok(n) = text.trim_start_matches('+').parse::<u64>() {
-            return Some(Value::Number(n.into()));
-        }
-        // Too large for an integer: a float, as sigs.k8s.io/yaml's JSON conversion makes it.
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number);
-    }
-    if is_core_float(digits) {
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number);
-    }
-    None
-}
-
-fn integer_from_radix(digits: &str, radix: u32) -> Option<Value> {
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(digits, radix)
-        .ok()
-        .map(|n| Value::Number(n.into()))
-}
-
-/// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?` (sign already stripped).
-fn is_core_float(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    let int_digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    i += int_digits;
-    let mut frac_digits = 0;
-    if bytes.get(i) == Some(&b'.') {
-        i += 1;
-        frac_digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-        i += frac_digits;
-    }
-    if int_digits == 0 && frac_digits == 0 {
-        return false;
-    }
-    if matches!(bytes.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(bytes.get(i), Some(b'-' | b'+')) {
-            i += 1;
-        }
-        let exp_digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if exp_digits == 0 {
-            return false;
-        }
-        i += exp_digits;
-    }
-    i == bytes.len()
-}
-
-/// `${NAME}` in a plain scalar without whitespace (`${IMAGE}`, `${REGISTRY}/app:${TAG}`).
-fn envsubst_placeholder(text: &str) -> Option<&str> {
-    // Most scalars hold no `$`: a one-byte search settles them before the substring search.
-    if !text.contains('$') || !text.contains("${") || text.contains(char::is_whitespace) {
-        return None;
-    }
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
-        let is_name = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if is_name {
-            return Some(&rest[start..start + 2 + end + 1]);
-        }
-        rest = &after[end..];
-    }
-    None
-}
-
-/// Parses text that must hold at most one YAML (or JSON) document: settings, metadata, digest maps.
-/// Empty text is `null`.
-pub fn parse_single(text: &str) -> Result<Value, YamlError> {
-    let mut documents = parse_all(text, Limits::default())?;
-    match documents.len() {
-        0 => Ok(Value::Null),
-        1 => Ok(documents.remove(0).value),
-        _ => Err(YamlError {
-            message: "expected one YAML document, found several".to_owned(),
-            line: documents[1].line,
-            column: 1,
-            is_syntax: false,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn document(text: &str) -> Document {
-        let mut documents = parse_all(text, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut documents = parse_yaml(text, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(documents.len(), 1, "{text}");
         documents.remove(0)
     }
@@ -1327,9 +1462,9 @@ mod tests {
 
     #[test]
     fn a_scalar_document_is_at_the_empty_pointer() {
-        let doc = document("--- just text\n");
+        let doc = document("---\n  just text\n");
         assert_eq!(pointers(&doc), [""]);
-        assert_eq!(doc.scalar_at("").unwrap().column, 5);
+        assert_eq!(doc.scalar_at("").unwrap().column, 3);
         assert_eq!(doc.scalar_at("/0"), None);
     }
 
@@ -1355,16 +1490,16 @@ mod tests {
 
     #[test]
     fn documents_of_one_chunk_have_paths_of_their_own() {
-        let documents = parse_all("a:\n  b: 1\n---\n- x\n- y: 2\n", Limits::default()).unwrap();
+        let documents = parse_yaml("a:\n  b: 1\n---\n- x\n- z: 2\n", Limits::default()).unwrap();
         assert_eq!(pointers(&documents[0]), ["/a/b"]);
-        assert_eq!(pointers(&documents[1]), ["/0", "/1/y"]);
-        assert_eq!(documents[1].scalar_at("/1/y").unwrap().line, 5);
+        assert_eq!(pointers(&documents[1]), ["/0", "/1/z"]);
+        assert_eq!(documents[1].scalar_at("/1/z").unwrap().line, 5);
         assert_eq!(documents[1].scalar_at("/a/b"), None);
     }
 
     #[test]
-    fn split_counts_lines_between_markers() {
-        let text = "a: 1\r\n---\r\nb: 2\n\n--- x\n---\n---not-a-marker: 1\n";
+    fn split_cuts_at_every_line_that_starts_with_three_dashes() {
+        let text = "a: 1\r\n---\r\nb: 2\n\n--- x\n---\n---not-a-marker: 1\n--- # a comment\nc: 3\n";
         let chunks = split_documents(text);
         let starts: Vec<_> = chunks
             .iter()
@@ -1376,8 +1511,24 @@ mod tests {
                 ("a: 1\r\n", 1),
                 ("---\r\nb: 2\n\n", 2),
                 ("--- x\n", 5),
-                ("---\n---not-a-marker: 1\n", 6),
+                ("---\n", 6),
+                ("---not-a-marker: 1\n", 7),
+                ("--- # a comment\nc: 3\n", 8),
             ]
+        );
+        // kubectl's reader refuses text after the marker, other than a comment.
+        for (chunk, line) in [(&chunks[2], 5), (&chunks[4], 7)] {
+            let error = parse_chunk(text, chunk, Limits::default()).unwrap_err();
+            assert_eq!(error.line, line);
+            assert!(
+                error.message.starts_with("invalid YAML document separator"),
+                "{}",
+                error.message
+            );
+        }
+        assert_eq!(
+            parse_chunk(text, &chunks[5], Limits::default()).unwrap()[0].value["c"],
+            3
         );
     }
 }

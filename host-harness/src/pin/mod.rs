@@ -298,10 +298,7 @@ fn verify_rewrite(
     expected: &[Value],
     limits: Limits,
 ) -> Result<(), Vec<PinError>> {
-    let rewritten = ManifestFile {
-        name: file.name.clone(),
-        text: new_text.to_owned(),
-    };
+    let rewritten = file.with_text(new_text.to_owned());
     let reread = manifest::load_documents(&rewritten, limits).map_err(|error| {
         vec![PinError {
             line: error.line,

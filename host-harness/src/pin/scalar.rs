@@ -6,7 +6,7 @@
 //! files stay JSON. Block scalars (`|`, `>`) are refused: their text depends on indentation and chomping that a
 //! one-line image cannot be fitted into without guessing.
 
-use crate::manifest::{Style, yaml};
+use crate::manifest::{self, Style};
 
 /// Why a scalar cannot be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub fn reads_back_as_plain(value: &str) -> bool {
     {
         return false;
     }
-    matches!(yaml::parse_single(value), Ok(serde_json::Value::String(read)) if read == value)
+    matches!(manifest::parse_single(value), Ok(serde_json::Value::String(read)) if read == value)
 }
 
 /// A single-quoted scalar folds line breaks and has no escapes: it can carry only printable one-line text.
@@ -104,8 +104,8 @@ mod tests {
 
     /// What `text` reads back as, written as the value of a block mapping and inside a flow sequence.
     fn read_back(text: &str) -> (serde_json::Value, serde_json::Value) {
-        let block = yaml::parse_single(&format!("image: {text}\n")).unwrap();
-        let flow = yaml::parse_single(&format!("[{text}, x]\n")).unwrap();
+        let block = manifest::parse_single(&format!("image: {text}\n")).unwrap();
+        let flow = manifest::parse_single(&format!("[{text}, x]\n")).unwrap();
         (block["image"].clone(), flow[0].clone())
     }
 

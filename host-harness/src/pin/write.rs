@@ -26,8 +26,8 @@ pub enum WriteError {
     ChangedMeanwhile,
 }
 
-/// Replaces the content of `path` with `new_text`, provided it still holds `expected` (what the caller read).
-pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), WriteError> {
+/// Replaces the content of `path` with `new_bytes`, provided it still holds `expected` (what the caller read).
+pub fn replace_file(path: &Path, expected: &[u8], new_bytes: &[u8]) -> Result<(), WriteError> {
     let io_error = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
@@ -43,7 +43,7 @@ pub fn replace_file(path: &Path, expected: &[u8], new_text: &str) -> Result<(), 
         .suffix(TEMP_SUFFIX)
         .tempfile_in(directory)
         .map_err(io_error)?;
-    temp.write_all(new_text.as_bytes()).map_err(io_error)?;
+    temp.write_all(new_bytes).map_err(io_error)?;
     temp.as_file()
         .set_permissions(permissions)
         .map_err(io_error)?;
@@ -94,7 +94,7 @@ mod tests {
         fs::write(&path, "old\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
 
-        replace_file(&path, b"old\n", "new\n").unwrap();
+        replace_file(&path, b"old\n", b"new\n").unwrap();
 
         assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
         assert_eq!(
@@ -116,7 +116,7 @@ mod tests {
         fs::write(&real, "old\n").unwrap();
         symlink(&real, &link).unwrap();
 
-        replace_file(&link, b"old\n", "new\n").unwrap();
+        replace_file(&link, b"old\n", b"new\n").unwrap();
 
         assert!(
             fs::symlink_metadata(&link)
@@ -133,7 +133,7 @@ mod tests {
         let path = dir.path().join("app.yaml");
         fs::write(&path, "edited meanwhile\n").unwrap();
 
-        let error = replace_file(&path, b"old\n", "new\n").unwrap_err();
+        let error = replace_file(&path, b"old\n", b"new\n").unwrap_err();
 
         assert!(matches!(error, WriteError::ChangedMeanwhile), "{error}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "edited meanwhile\n");

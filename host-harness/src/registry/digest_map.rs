@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use saphyr_parser::{Event, Parser};
+use serde_json::Value;
+
+use crate::manifest;
 
 use super::ResolveError;
 use super::reference::{parse_image, validate_digest};
@@ -101,49 +103,62 @@ impl DigestMap {
     }
 }
 
-/// The `(key, value, line)` pairs of a YAML document that is one mapping of scalars to scalars.
-/// An empty file is an empty map.
+/// The `(key, value, line)` pairs, in file order, of a YAML document that is one mapping of scalars to scalars.
+/// An empty file is an empty map. Read with the manifests' reader, so it takes what kubectl's YAML takes.
 fn read_flat_mapping(text: &str) -> Result<Vec<(String, String, usize)>, String> {
-    let mut entries = Vec::new();
-    let mut pending_key: Option<(String, usize)> = None;
-    let mut depth = 0usize; // 1 inside the top-level mapping
-    let mut documents = 0usize;
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|error| format!("not valid YAML: {error}"))?;
-        let line = span.start.line();
-        let unexpected = |what: &str| {
-            Err(format!(
-                "line {line}: expected `image: digest` entries, found {what}"
-            ))
+    let documents = manifest::parse_all(text, manifest::Limits::default())
+        .map_err(|error| format!("not valid YAML: {error}"))?;
+    let document = match documents.as_slice() {
+        [] => return Ok(Vec::new()),
+        [document] => document,
+        [_, next, ..] => {
+            return Err(format!(
+                "line {}: expected one YAML document, found another",
+                next.line
+            ));
+        }
+    };
+    let unexpected = |line: usize, what: &str| {
+        format!("line {line}: expected `image: digest` entries, found {what}")
+    };
+    let Value::Object(map) = &document.value else {
+        let what = if document.value.is_array() {
+            "a list"
+        } else {
+            "a single value instead of a mapping"
         };
-        match event {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
-            Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(format!(
-                        "line {line}: expected one YAML document, found another"
-                    ));
-                }
-            }
-            Event::MappingStart(..) if depth == 0 => depth = 1,
-            Event::MappingEnd => depth = 0,
-            Event::Scalar(value, ..) if depth == 1 => match pending_key.take() {
-                None => pending_key = Some((value.into_owned(), line)),
-                Some((key, key_line)) => entries.push((key, value.into_owned(), key_line)),
-            },
-            Event::Scalar(value, ..) => {
-                // A bare scalar document: an empty file parses as none, "~" or "" as an empty map.
-                if !(value.is_empty() || value == "~" || value == "null") {
-                    return unexpected("a single value instead of a mapping");
-                }
-            }
-            Event::MappingStart(..) => return unexpected("a nested mapping"),
-            Event::SequenceStart(..) | Event::SequenceEnd => return unexpected("a list"),
-            Event::Alias(_) => return unexpected("an alias"),
+        return Err(unexpected(document.line, what));
+    };
+    // A key written twice would silently lose one of its digests: name both lines instead.
+    let mut first_lines: HashMap<String, usize> = HashMap::new();
+    for scalar in &document.scalars {
+        let pointer = document.pointer_of(scalar);
+        if let Some(first) = first_lines.get(&pointer) {
+            return Err(format!(
+                "line {}: the key {:?} is written twice (first on line {first})",
+                scalar.line,
+                &pointer[1..]
+            ));
+        }
+        first_lines.insert(pointer, scalar.line);
+    }
+    let mut entries = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        let line = document.line_of(&pointer_of_key(key));
+        match value {
+            Value::String(digest) => entries.push((key.clone(), digest.clone(), line)),
+            Value::Object(_) => return Err(unexpected(line, "a nested mapping")),
+            Value::Array(_) => return Err(unexpected(line, "a list")),
+            other => return Err(unexpected(line, &format!("`{other}`, not a digest"))),
         }
     }
+    entries.sort_by_key(|&(_, _, line)| line);
     Ok(entries)
+}
+
+/// The JSON pointer of a top-level key (RFC 6901 escapes).
+fn pointer_of_key(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
 #[cfg(test)]
