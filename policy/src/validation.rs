@@ -284,17 +284,22 @@ impl Judge<'_> {
             Some("") => return violation("has an empty image"),
             Some(image) => image,
         };
-        let reference =
-            match ImageReference::parse_with_algorithms(image, &self.settings.allowed_algorithms) {
-                Ok(reference) => reference,
-                Err(reason) => {
-                    return self.violation_unless_tolerated(
-                        site,
-                        image,
-                        format!("is invalid: {reason}"),
-                    );
-                }
-            };
+        let reference = match ImageReference::parse_with_algorithms(
+            image,
+            &self.settings.allowed_algorithms,
+        ) {
+            Ok(reference) => reference,
+            Err(reason) => {
+                let reason = match template_placeholder(image) {
+                    Some(placeholder) => format!(
+                        "looks unrendered (it holds the placeholder `{placeholder}`): render the template first \
+                             (envsubst, helm template, kustomize build, …) and check its output"
+                    ),
+                    None => format!("is invalid: {reason}"),
+                };
+                return self.violation_unless_tolerated(site, image, reason);
+            }
+        };
         // Only references that parse can be exempt: a glob over a string the runtime may read differently is no
         // safe ground to skip the rule on. (The normalized form is built only when there are patterns.)
         let exemption = (!self.settings.exempt_images.is_empty())
@@ -362,6 +367,32 @@ impl Judge<'_> {
                 old.kind == site.kind && old.name == site.name && old.image == Some(image)
             })
     }
+}
+
+/// The first template placeholder in an image that is not a reference: `${IMAGE}`, `$IMAGE`, `{{ .Values.image }}`
+/// or `<PROJECT_ID>`. None of `$`, `{` and `<` can appear in a reference, so text holding one was meant to be
+/// replaced before it reached the cluster, and saying so helps more than the grammar's complaint.
+pub fn template_placeholder(image: &str) -> Option<&str> {
+    let bytes = image.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| matches!(b, b'$' | b'{' | b'<'))?;
+    let rest = &image[start..];
+    let closing = match rest.as_bytes() {
+        [b'$', b'{', ..] => "}",
+        [b'{', b'{', ..] => "}}",
+        [b'<', ..] => ">",
+        [b'$', next, ..] if next.is_ascii_alphabetic() || *next == b'_' => {
+            let name_len = rest[1..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            return Some(&rest[..1 + name_len]);
+        }
+        _ => return None,
+    };
+    let end = rest.find(closing)? + closing.len();
+    Some(&rest[..end])
 }
 
 /// Prefixes each line with "Deployment web: ", and caps the list at [`MAX_LISTED`].
