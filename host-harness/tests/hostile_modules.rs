@@ -1,11 +1,18 @@
 //! Hostile and broken waPC guests, written as WAT: each must end in its documented [`EvaluationError`]
-//! within the deadline, and leave the [`PolicyHost`] able to evaluate again.
+//! (a runaway guest in [`EvaluationError::Timeout`], the deadline's own error), and leave the [`PolicyHost`] able to
+//! evaluate again.
 //!
 //! Every guest built with [`guest`] answers `protocol_version` properly (with `"v1"`) and misbehaves only on
 //! the other operations, so each test can check that a good evaluation still works right after a bad one.
+//!
+//! No test times an evaluation: how late past its deadline a guest is stopped depends on the machine's load, and the
+//! figures belong to the benchmarks. A deadline that never fires would hang its test instead; the watchdog turns that
+//! into a failure.
+
+mod watchdog;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use host_harness::host::{
     Capabilities, EvaluationError, HostCapability, HostOptions, MAX_GUEST_MESSAGE_BYTES, PolicyHost,
@@ -14,8 +21,6 @@ use serde_json::json;
 
 /// The deadline the hostile tests run under: short, so the suite is quick.
 const DEADLINE: Duration = Duration::from_millis(300);
-/// How late past the deadline an evaluation may end: the epoch tick, plus scheduling noise on a busy machine.
-const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 
 /// A waPC guest module. `validate_body` is the body of the handler for every operation other than
 /// `protocol_version`; it runs with `$op_len` and `$msg_len` in scope and must leave an i32 (1 success,
@@ -60,19 +65,14 @@ fn host(wat: impl AsRef<str>) -> PolicyHost {
 }
 
 fn host_with(wat: &str, options: HostOptions) -> PolicyHost {
+    // Several of these guests never end by themselves: only the deadline stops them.
+    watchdog::arm();
     PolicyHost::from_bytes(wat.as_bytes(), options).expect("the test module loads")
 }
 
-/// Runs `validate` on `host` and returns its error, checking it came within the deadline and that the host
-/// still answers a good call afterwards.
+/// Runs `validate` on `host` and returns its error, checking that the host still answers a good call afterwards.
 fn validate_error(host: &PolicyHost) -> EvaluationError {
-    let started = Instant::now();
     let outcome = host.validate(&json!({"uid": "1", "operation": "CREATE"}), &json!({}));
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < DEADLINE + DEADLINE_SLACK,
-        "the evaluation took {elapsed:?}"
-    );
     let error = outcome.expect_err("the hostile guest must not produce a verdict");
     assert_eq!(
         host.protocol_version()
@@ -111,9 +111,7 @@ fn an_infinite_loop_in_initialisation_times_out_too() {
       (func (export "wapc_init") (loop $forever (br $forever)))
       (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#;
     let host = host(wat);
-    let started = Instant::now();
     let error = host.protocol_version().unwrap_err();
-    assert!(started.elapsed() < DEADLINE + DEADLINE_SLACK);
     assert_eq!(error, EvaluationError::Timeout { limit: DEADLINE });
 }
 
@@ -557,18 +555,41 @@ impl HostCapability for SlowCapability {
     }
 }
 
+/// Calls test/caps/op, then runs a loop of a thousand rounds (each back-edge an epoch check, where an evaluation past
+/// its deadline is interrupted), then answers with the host's response.
+const RELAY_AFTER_A_LOOP: &str = r#"
+      (drop (call $host_call (i32.const 16) (i32.const 4) (i32.const 20) (i32.const 4)
+                             (i32.const 24) (i32.const 2) (i32.const 26) (i32.const 5)))
+      (loop $again
+        (global.set $rounds (i32.add (global.get $rounds) (i32.const 1)))
+        (br_if $again (i32.lt_u (global.get $rounds) (i32.const 1000))))
+      (call $host_response (i32.const 8192))
+      (call $guest_response (i32.const 8192) (call $host_response_len))
+      (i32.const 1)"#;
+
 #[test]
 fn time_inside_a_host_capability_does_not_count_against_the_deadline() {
-    // The deadline guards against runaway guest code; each capability bounds its own time.
-    let host = relay_host(Arc::new(SlowCapability));
-    let started = Instant::now();
-    assert_eq!(host.call("validate", Vec::new()).unwrap(), b"slept");
-    assert!(started.elapsed() >= SLOW_CAPABILITY_TAKES);
+    // The deadline guards against runaway guest code; each capability bounds its own time. The capability alone
+    // outlasts the deadline, so were its time counted, the guest's loop after it would be interrupted: the answer
+    // comes only if the deadline moved on by the capability's time.
     assert!(SLOW_CAPABILITY_TAKES > DEADLINE);
+    let mut capabilities = Capabilities::new();
+    capabilities.register("test", "caps", "op", Arc::new(SlowCapability));
+    let host = host_with(
+        &guest(
+            RELAY_AFTER_A_LOOP,
+            &format!("{RELAY_DATA} (global $rounds (mut i32) (i32.const 0))"),
+        ),
+        HostOptions {
+            capabilities,
+            ..options()
+        },
+    );
+    assert_eq!(host.call("validate", Vec::new()).unwrap(), b"slept");
 }
 
 #[test]
-fn a_guest_looping_after_a_slow_host_call_still_times_out_with_its_whole_deadline() {
+fn a_guest_looping_after_a_slow_host_call_still_times_out() {
     let body = r#"
       (drop (call $host_call (i32.const 16) (i32.const 4) (i32.const 20) (i32.const 4)
                              (i32.const 24) (i32.const 2) (i32.const 26) (i32.const 5)))
@@ -583,18 +604,10 @@ fn a_guest_looping_after_a_slow_host_call_still_times_out_with_its_whole_deadlin
             ..options()
         },
     );
-    let started = Instant::now();
-    let error = host.call("validate", Vec::new()).unwrap_err();
-    let elapsed = started.elapsed();
-    assert_eq!(error, EvaluationError::Timeout { limit: DEADLINE });
-    // The loop got the deadline's time on top of the host call's, and not much more.
-    assert!(
-        elapsed >= SLOW_CAPABILITY_TAKES + DEADLINE,
-        "interrupted after {elapsed:?}"
-    );
-    assert!(
-        elapsed < SLOW_CAPABILITY_TAKES + DEADLINE + DEADLINE_SLACK,
-        "interrupted after {elapsed:?}"
+    // The deadline moved on by the host call's time (see the test above), and still ends the loop after it.
+    assert_eq!(
+        host.call("validate", Vec::new()).unwrap_err(),
+        EvaluationError::Timeout { limit: DEADLINE }
     );
 }
 
