@@ -3,13 +3,15 @@
 //! password, and every failure (wrong password, no credentials, missing image or tag, a stopped or silent registry,
 //! plain HTTP without --insecure-registry) is a clear error naming the image and the registry.
 
+#[macro_use]
 mod registry_support;
+mod watchdog;
 
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use host_harness::host::capabilities::{Capabilities, CapabilityKey};
 use host_harness::registry::{
@@ -19,17 +21,9 @@ use sha2::Digest as _;
 
 use registry_support::{AUTH_IMAGE, OPEN_IMAGES, Registries};
 
-/// The shared registries, or (after the loud message) a skip when they cannot be installed.
-macro_rules! registries_or_skip {
-    () => {
-        match registry_support::shared() {
-            Some(registries) => registries,
-            None => return,
-        }
-    };
-}
-
 fn resolver(options: RegistryOptions) -> RegistryResolver {
+    // A registry that never answers is left only by the resolver's timeout, the thing under test.
+    watchdog::arm();
     RegistryResolver::new(options).expect("resolver")
 }
 
@@ -317,13 +311,12 @@ fn a_missing_tag_or_repository_is_a_clear_error() {
 }
 
 #[test]
-fn a_stopped_registry_fails_fast_with_connection_refused() {
-    if registry_support::shared().is_none() {
-        return;
-    }
+fn a_stopped_registry_is_a_connection_refused_error_naming_it() {
     // A registry of its own, so stopping it disturbs no other test.
     let state_dir = tempfile::tempdir().unwrap();
-    let registries = registry_support::start(&state_dir.path().join("state")).unwrap();
+    let Some(registries) = registry_support::start_own(&state_dir.path().join("state")) else {
+        return; // skipped on purpose (REQUIRE_DIGEST_SKIP_REGISTRY=1), and said so
+    };
     let image = format!("{}/demo/app:1.0", registries.open);
     assert!(
         resolver(insecure(&[&registries.open]))
@@ -333,21 +326,16 @@ fn a_stopped_registry_fails_fast_with_connection_refused() {
     );
 
     registry_support::stop(&registries.state_dir);
-    let started = Instant::now();
+    // The refusal itself, not a timeout after retries: how soon it comes is not asserted (no test times).
     let error = resolver(insecure(&[&registries.open]))
         .digest(&image)
         .unwrap_err();
-    let elapsed = started.elapsed();
     assert_eq!(
         error.to_string(),
         format!(
             "{image}: connection refused by registry {} (is it running?)",
             registries.open
         )
-    );
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "a refused connection is reported at once, took {elapsed:?}"
     );
 }
 
@@ -360,18 +348,18 @@ fn a_registry_that_never_answers_hits_the_timeout() {
         total_timeout: Duration::from_millis(500),
         ..insecure(&[&registry])
     });
-    let started = Instant::now();
+    // The listener never answers: only the timeout ends the lookup, so its error is the outcome to assert.
     let error = resolver
         .digest(&format!("{registry}/demo/app:1.0"))
         .unwrap_err();
-    let elapsed = started.elapsed();
     assert!(matches!(error, ResolveError::Timeout { .. }), "{error}");
     let message = error.to_string();
     assert!(
-        message.contains(&format!("registry {registry} did not answer within 0.5s")),
+        message.starts_with(&format!(
+            "{registry}/demo/app:1.0: registry {registry} did not answer within 0.5s ("
+        )),
         "{message}"
     );
-    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
     drop(listener);
 }
 

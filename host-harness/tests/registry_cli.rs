@@ -3,6 +3,7 @@
 //! others still printed), credentials from `--docker-config` or `$DOCKER_CONFIG` with the password in no output,
 //! and `--digests` with no registry at all.
 
+#[macro_use]
 mod registry_support;
 
 use std::io::Write as _;
@@ -10,15 +11,6 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 
 use registry_support::{AUTH_IMAGE, Registries};
-
-macro_rules! registries_or_skip {
-    () => {
-        match registry_support::shared() {
-            Some(registries) => registries,
-            None => return,
-        }
-    };
-}
 
 fn harness() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));

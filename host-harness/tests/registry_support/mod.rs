@@ -4,6 +4,13 @@
 //!
 //! Also a plain-HTTP `HEAD` on a manifest, independent of oci-client, to ask a registry for the
 //! `Docker-Content-Digest` it serves: the value every digest the harness reports must equal.
+//!
+//! A registry that cannot be installed here fails every test that needs one, with what to install: Rust's test
+//! harness has no skip, so a test that returned early would count as passed, and a green run would hide that the
+//! registry work was never checked. `make deps` (scripts/install-deps.sh) installs the registry, and e2e/registry.sh
+//! installs it itself when it runs as root. On a machine that can have neither, `REQUIRE_DIGEST_SKIP_REGISTRY=1`
+//! skips these tests on purpose: each then prints a `SKIPPED:` line past the harness's output capture. Under `CI`,
+//! and in `make test`, the skip is refused.
 
 #![allow(dead_code)] // each test crate uses a different part of this module
 
@@ -60,9 +67,9 @@ pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/registry.sh")
 }
 
-/// Starts registries in `state_dir`, stopped when this process exits. `None` (after a loud message) only when the
-/// registry cannot be installed on this machine; any other failure panics.
-pub fn start(state_dir: &Path) -> Option<Registries> {
+/// Starts registries in `state_dir`, stopped when this process exits. `Err` (saying why) only when the registry
+/// cannot be installed on this machine (e2e/registry.sh's exit status 3); any other failure panics.
+pub fn start(state_dir: &Path) -> Result<Registries, String> {
     let output = Command::new("bash")
         .arg(script())
         .arg("start")
@@ -72,19 +79,61 @@ pub fn start(state_dir: &Path) -> Option<Registries> {
         .expect("run e2e/registry.sh start");
     let stderr = String::from_utf8_lossy(&output.stderr);
     if output.status.code() == Some(3) {
-        eprintln!(
-            "\n\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-             SKIPPING REGISTRY TESTS: the distribution registry cannot be installed here:\n{stderr}\
-             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-        );
-        return None;
+        return Err(stderr.trim_end().to_string());
     }
     assert!(
         output.status.success(),
         "e2e/registry.sh start failed ({}):\n{stderr}",
         output.status
     );
-    Some(read_env(state_dir))
+    Ok(read_env(state_dir))
+}
+
+/// Registries of the calling test's own (for a test that stops them), in `state_dir`; `None` only when this test is
+/// skipped (see [`skip_or_fail`]).
+pub fn start_own(state_dir: &Path) -> Option<Registries> {
+    match start(state_dir) {
+        Ok(registries) => Some(registries),
+        Err(why) => skip_or_fail(&why),
+    }
+}
+
+/// What a test does when the registry cannot be installed: fail, saying what to install, unless the person running
+/// the tests asked to skip them (`REQUIRE_DIGEST_SKIP_REGISTRY=1`) outside CI; then `None`, after a `SKIPPED:` line.
+fn skip_or_fail<T>(why: &str) -> Option<T> {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a registry test")
+        .to_string();
+    let skip_asked =
+        std::env::var_os("REQUIRE_DIGEST_SKIP_REGISTRY").is_some_and(|value| value == "1");
+    // CI's own convention (GitHub Actions, GitLab, and most others set CI=true): a skip there would ship a green run
+    // in which the registry work was never checked.
+    let in_ci =
+        std::env::var("CI").is_ok_and(|value| !matches!(value.as_str(), "" | "0" | "false"));
+    let what_to_do = "install the Debian packages docker-registry, skopeo, apache2-utils and curl (`make deps` \
+                      does, as root)";
+    if !skip_asked {
+        panic!(
+            "{test} needs a real registry on 127.0.0.1, and none can be started here:\n{why}\n\
+             {what_to_do}; or, on a machine that cannot have them, skip the registry tests on purpose with \
+             REQUIRE_DIGEST_SKIP_REGISTRY=1 (refused under CI)"
+        );
+    }
+    if in_ci {
+        panic!(
+            "{test}: REQUIRE_DIGEST_SKIP_REGISTRY=1 is refused under CI (CI is set): CI must run the registry \
+             tests. No registry can be started here:\n{why}\n{what_to_do}"
+        );
+    }
+    // Straight to standard error, not through eprintln!: the test harness captures eprintln! and shows it only for
+    // failed tests, and this test is about to count as passed.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: no registry can be started here (REQUIRE_DIGEST_SKIP_REGISTRY=1): {}",
+        why.replace('\n', " ")
+    );
+    None
 }
 
 /// Stops the registries of `state_dir` now.
@@ -132,18 +181,32 @@ fn read_env(state_dir: &Path) -> Registries {
     }
 }
 
-/// The registries shared by every test of this process, started on first use.
+/// The registries shared by every test of this process, started on first use; `None` only when this test is
+/// skipped (see [`skip_or_fail`]).
 pub fn shared() -> Option<&'static Registries> {
-    static SHARED: OnceLock<Option<Registries>> = OnceLock::new();
-    SHARED
-        .get_or_init(|| {
-            let state_dir = std::env::temp_dir().join(format!(
-                "require-digest-registry-test-{}",
-                std::process::id()
-            ));
-            start(&state_dir)
-        })
-        .as_ref()
+    static SHARED: OnceLock<Result<Registries, String>> = OnceLock::new();
+    let started = SHARED.get_or_init(|| {
+        let state_dir = std::env::temp_dir().join(format!(
+            "require-digest-registry-test-{}",
+            std::process::id()
+        ));
+        start(&state_dir)
+    });
+    match started {
+        Ok(registries) => Some(registries),
+        Err(why) => skip_or_fail(why),
+    }
+}
+
+/// The shared registries, or, when this test is skipped on purpose, an early return from it (`#[macro_use] mod
+/// registry_support;` brings it into a test crate).
+macro_rules! registries_or_skip {
+    () => {
+        match $crate::registry_support::shared() {
+            Some(registries) => registries,
+            None => return,
+        }
+    };
 }
 
 /// What a registry answers to `HEAD /v2/REPOSITORY/manifests/TAG`.
