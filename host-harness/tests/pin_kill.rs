@@ -2,18 +2,24 @@
 //! exactly as it was or exactly as it should become, never half-written, and leaves no file a later `check` or
 //! `pin` would read as a manifest (temporary files are hidden and end in `.pin-tmp`).
 //!
-//! `pin` runs over a few hundred files (offline, with `--digests`, so only pin itself sets the pace) and is killed:
-//! at moments spread over a full run's duration, after a given number of files were replaced, and the moment a
-//! temporary file appears (in the middle of a write). After each kill every file is compared with its before and
-//! after texts, the directory is listed for stray names, and a second run must finish the job.
+//! `pin` runs over a few hundred files (offline, with `--digests`) under strace, which kills it with SIGKILL on entry
+//! to a chosen system call of a file's replacement, the k-th of its kind in one of pin's threads: the write of a
+//! temporary file's content (where a file written in place would be torn), the fsync before the rename, the rename,
+//! the fsync of the directory after it. So every kill lands at a known step of a replacement, in the middle of the
+//! run, on any machine at any speed: nothing waits for a moment or races the run, and each round checks that its kill
+//! landed where it was aimed. After each kill every file is compared with its before and after texts, the directory
+//! is listed for stray names, and a second run must finish the job.
+//!
+//! Needs strace (Debian: strace) and a kernel that lets a process trace its children (ptrace).
 
 mod policy_wasm;
+mod watchdog;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use host_harness::manifest::{InputPath, expand_paths};
 use host_harness::pin::is_temp_file_name;
@@ -25,6 +31,10 @@ const PINNED_EVERY: usize = 10;
 const APP_DIGEST: &str = "sha256:5d8d7176117aa13b25df9b5ff3307745ebdd5b2d0bd56b8a12076c7e41c4636e";
 const MULTI_DIGEST: &str =
     "sha256:503cc8e44d47624a5ec1dfb2bfb70a4f257fb96ed6d88c7bd2e29d7902d2a3f8";
+
+/// pin's worker threads, fixed so that the k-th call of one thread is bounded: with the 180 files to pin shared by
+/// at most THREADS threads, one of them makes at least 180 / THREADS replacements, so every kill below is reached.
+const THREADS: usize = 2;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pin")
@@ -71,21 +81,25 @@ fn write_tree(dir: &Path, files: &BTreeMap<String, String>) {
     }
 }
 
-fn start_pin(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
+fn pin_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    command
         .arg("pin")
         .arg(policy_wasm::policy_wasm())
         .arg("--digests")
         .arg(fixtures().join("digests.yaml"))
+        // The module cache would add writes of its own to count.
+        .arg("--no-cache")
         .arg(dir)
+        .env("RAYON_NUM_THREADS", THREADS.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start host-harness pin")
+        .stderr(Stdio::piped());
+    command
 }
 
 fn run_pin(dir: &Path) {
-    let output = start_pin(dir).wait_with_output().unwrap();
+    watchdog::arm();
+    let output = pin_command(dir).output().unwrap();
     assert!(
         output.status.success(),
         "pin failed: {}",
@@ -93,68 +107,77 @@ fn run_pin(dir: &Path) {
     );
 }
 
-/// When to kill.
+/// Where a kill lands: on entry to the `nth` call (counted in each thread) of one of `syscalls`, before it runs.
 #[derive(Debug, Clone, Copy)]
-enum KillAt {
-    /// This long after the start.
-    Time(Duration),
-    /// As soon as at least this many files have their new content.
-    FilesReplaced(usize),
-    /// As soon as a temporary file exists: in the middle of writing one.
-    TempFileSeen,
+struct KillAt {
+    syscalls: &'static str,
+    nth: usize,
+    /// Whether a temporary file is open at that point: between its creation and its rename.
+    mid_replacement: bool,
 }
 
-/// What one killed run left behind.
-#[derive(Debug)]
-struct Aftermath {
-    kill_at: KillAt,
-    replaced: usize,
-    stray_temp_files: usize,
-    /// The process had already exited when the kill came.
-    finished_first: bool,
-}
+/// A replacement is: create the temporary file, write its content, fsync it, rename it over the file, fsync the
+/// directory. Every point of it, early and late in the run. Not the first write: the main thread writes the module's
+/// memory image (to a memfd) before the workers start, and makes its next writes, the report, after they end.
+const KILLS: &[KillAt] = &[
+    at("write", 3, true),
+    at("write", 40, true),
+    at("fsync", 1, true),
+    at("fsync", 2, false),
+    at("fsync", 61, true),
+    at("fsync", 80, false),
+    at("rename,renameat,renameat2", 1, true),
+    at("rename,renameat,renameat2", 70, true),
+];
 
-fn replaced_count(dir: &Path, before: &BTreeMap<String, String>) -> usize {
-    before
-        .iter()
-        .filter(|(name, text)| {
-            fs::metadata(dir.join(name)).is_ok_and(|meta| meta.len() != text.len() as u64)
-        })
-        .count()
-}
-
-fn temp_file_exists(dir: &Path) -> bool {
-    fs::read_dir(dir)
-        .unwrap()
-        .any(|entry| is_temp_file_name(&entry.unwrap().file_name().to_string_lossy()))
-}
-
-fn kill_during_run(dir: &Path, kill_at: KillAt, before: &BTreeMap<String, String>) -> Aftermath {
-    let mut child = start_pin(dir);
-    let started = Instant::now();
-    let give_up = Duration::from_secs(60);
-    loop {
-        let due = match kill_at {
-            KillAt::Time(delay) => started.elapsed() >= delay,
-            KillAt::FilesReplaced(count) => replaced_count(dir, before) >= count,
-            KillAt::TempFileSeen => temp_file_exists(dir),
-        };
-        if due || started.elapsed() > give_up || child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if matches!(kill_at, KillAt::Time(_)) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+const fn at(syscalls: &'static str, nth: usize, mid_replacement: bool) -> KillAt {
+    KillAt {
+        syscalls,
+        nth,
+        mid_replacement,
     }
-    let finished_first = child.try_wait().unwrap().is_some();
-    child.kill().unwrap(); // SIGKILL: no handler, no cleanup
-    child.wait().unwrap();
-    Aftermath {
-        kill_at,
-        replaced: 0,
-        stray_temp_files: 0,
-        finished_first,
-    }
+}
+
+fn strace() -> &'static str {
+    let found = Command::new("strace").arg("-V").output();
+    assert!(
+        found.is_ok_and(|output| output.status.success()),
+        "this test kills pin at chosen system calls with strace, which is not installed: install it (Debian: strace)"
+    );
+    "strace"
+}
+
+/// Runs pin on `dir` under strace, killed at `kill_at`; asserts that the kill came (the run did not finish).
+fn kill_during_run(dir: &Path, kill_at: KillAt) {
+    watchdog::arm();
+    let pin = pin_command(dir);
+    let mut command = Command::new(strace());
+    command
+        // Follow pin's threads, quietly. Not --seccomp-bpf: with it, strace 6.1 does not count the calls of pin's
+        // worker threads, and the kill never comes.
+        .args(["-f", "-qq", "-o", "/dev/null"])
+        .arg(format!("--trace={}", kill_at.syscalls))
+        .arg(format!(
+            "--inject={}:signal=KILL:when={}",
+            kill_at.syscalls, kill_at.nth
+        ))
+        .arg(pin.get_program())
+        .args(pin.get_args())
+        .envs(
+            pin.get_envs()
+                .filter_map(|(key, value)| Some((key, value?))),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let output = command.output().expect("run pin under strace");
+    // strace ends as its tracee did: by SIGKILL, when the kill came.
+    assert_eq!(
+        output.status.signal(),
+        Some(9),
+        "{kill_at:?}: pin was not killed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -162,12 +185,10 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
     let work = tempfile::tempdir().unwrap();
     let before = manifests();
 
-    // A full run: the after texts, and how long a run takes.
+    // A full run: the after texts.
     let reference = work.path().join("reference");
     write_tree(&reference, &before);
-    let started = Instant::now();
     run_pin(&reference);
-    let full_run = started.elapsed();
     let after: BTreeMap<String, String> = before
         .keys()
         .map(|name| {
@@ -193,18 +214,24 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
         );
     }
 
-    let mut plans: Vec<KillAt> = (0..8)
-        .map(|eighth| KillAt::Time(full_run * eighth / 8))
-        .collect();
-    plans.extend([1, to_change / 3, 2 * to_change / 3].map(KillAt::FilesReplaced));
-    plans.extend([KillAt::TempFileSeen; 2]);
-
-    let mut aftermaths = Vec::new();
-    for (round, kill_at) in plans.into_iter().enumerate() {
+    for (round, &kill_at) in KILLS.iter().enumerate() {
+        // The replacements the killed thread finished before its nth call: one write and one rename each, and two
+        // fsyncs (the nth fsync of a thread comes after nth / 2 renames).
+        let calls_per_replacement = if kill_at.syscalls == "fsync" { 2 } else { 1 };
+        let done_by_that_thread = if calls_per_replacement == 2 {
+            kill_at.nth / 2
+        } else {
+            kill_at.nth - 1
+        };
+        assert!(
+            kill_at.nth.div_ceil(calls_per_replacement) <= to_change / THREADS,
+            "{kill_at:?} may never be reached"
+        );
         let dir = work.path().join(format!("round-{round}"));
         write_tree(&dir, &before);
-        let mut aftermath = kill_during_run(&dir, kill_at, &before);
+        kill_during_run(&dir, kill_at);
 
+        let mut replaced = 0;
         for (name, old) in &before {
             let now = fs::read_to_string(dir.join(name))
                 .unwrap_or_else(|error| panic!("{kill_at:?}: {name}: {error}"));
@@ -213,9 +240,10 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
                 "{kill_at:?}: {name} is neither its before nor its after:\n{now}"
             );
             if now != *old {
-                aftermath.replaced += 1;
+                replaced += 1;
             }
         }
+        let mut temp_files = 0;
         for entry in fs::read_dir(&dir).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
             if before.contains_key(&name) {
@@ -231,8 +259,21 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
                     .any(|extension| name.ends_with(extension)),
                 "{name}"
             );
-            aftermath.stray_temp_files += 1;
+            temp_files += 1;
         }
+        // The kill landed where it was aimed: mid-run, after that thread's earlier replacements, and (where a
+        // temporary file is open) with that file left behind, the original untouched.
+        assert!(
+            (done_by_that_thread..to_change).contains(&replaced),
+            "{kill_at:?}: {replaced} of {to_change} files replaced"
+        );
+        if kill_at.mid_replacement {
+            assert!(temp_files > 0, "{kill_at:?}: no temporary file left");
+        }
+        eprintln!(
+            "killed at {kill_at:?}: {replaced} of {to_change} files replaced, {temp_files} temporary files left"
+        );
+
         // What `check` and `pin` read from the directory: the manifests, never a leftover temporary file.
         let read: Vec<PathBuf> = expand_paths(std::slice::from_ref(&dir))
             .into_iter()
@@ -256,35 +297,5 @@ fn a_killed_run_leaves_every_file_whole_and_no_stray_manifests() {
                 "{kill_at:?}: {name} after the rerun"
             );
         }
-        aftermaths.push(aftermath);
     }
-
-    eprintln!("a full run over {FILES} files ({to_change} to pin) took {full_run:?}");
-    for aftermath in &aftermaths {
-        eprintln!(
-            "killed at {:?}: {} files replaced, {} temporary files left{}",
-            aftermath.kill_at,
-            aftermath.replaced,
-            aftermath.stray_temp_files,
-            if aftermath.finished_first {
-                " (the run had finished)"
-            } else {
-                ""
-            }
-        );
-    }
-    let with_leftovers = aftermaths.iter().filter(|a| a.stray_temp_files > 0).count();
-    eprintln!(
-        "{with_leftovers} of {} kills left hidden temporary files (never read as manifests)",
-        aftermaths.len()
-    );
-    // The kills must have landed in the middle of runs, not only before or after them.
-    let partial = aftermaths
-        .iter()
-        .filter(|a| a.replaced > 0 && a.replaced < to_change && !a.finished_first)
-        .count();
-    assert!(
-        partial >= 3,
-        "too few kills landed mid-run to show anything: {aftermaths:#?}"
-    );
 }
