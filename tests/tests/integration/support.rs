@@ -17,27 +17,12 @@ pub fn fixtures() -> PathBuf {
     repo_root().join("tests/fixtures")
 }
 
-/// `policy.wasm` at the workspace root (or `$REQUIRE_DIGEST_POLICY`), built with scripts/build-policy.sh
-/// when it is missing, so `cargo test` alone works from a fresh clone.
-pub fn policy_wasm() -> &'static Path {
-    static POLICY: OnceLock<PathBuf> = OnceLock::new();
-    POLICY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("REQUIRE_DIGEST_POLICY") {
-            return PathBuf::from(path);
-        }
-        let path = repo_root().join("policy.wasm");
-        if !path.exists() {
-            let status = Command::new(repo_root().join("scripts/build-policy.sh"))
-                .status()
-                .expect("running scripts/build-policy.sh");
-            assert!(
-                status.success(),
-                "scripts/build-policy.sh failed; see its output above"
-            );
-        }
-        path
-    })
-}
+/// `policy.wasm` at the workspace root (or `$REQUIRE_DIGEST_POLICY`), built with scripts/build-policy.sh when it is
+/// missing or older than its sources, so plain `cargo test` tests the policy as it is now. The rule is host-harness's
+/// tests' own, included rather than written twice.
+#[path = "../../../host-harness/tests/policy_wasm/mod.rs"]
+mod policy_wasm_locator;
+pub use policy_wasm_locator::policy_wasm;
 
 /// The `host-harness` binary of the same build profile as this test (target/<profile>/host-harness),
 /// built with cargo when it is missing.
@@ -93,4 +78,131 @@ pub fn policy_host_with(capabilities: Capabilities) -> PolicyHost {
         },
     )
     .expect("policy.wasm loads")
+}
+
+/// The locator's rule, on workspaces of its own in temporary directories: a module older than any file it is built
+/// from is rebuilt, a module newer than them all (or older only than the policy's tests) is used as it is. Each
+/// workspace's scripts/build-policy.sh is a real script that writes the module and leaves a mark that it ran.
+#[cfg(test)]
+mod locating_the_module {
+    use std::fs;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use super::policy_wasm_locator::{needs_build, up_to_date_module};
+
+    /// A workspace with a policy.wasm written at `built`, and every source at `built` minus an hour.
+    fn workspace(built: SystemTime) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let sources = [
+            "Cargo.toml",
+            "Cargo.lock",
+            "scripts/lib/wasm-toolchain.sh",
+            "policy/Cargo.toml",
+            "policy/build.rs",
+            "policy/memory_layout.rs",
+            "policy/src/lib.rs",
+            "policy/src/payload/scan.rs",
+            "policy/tests/rule.rs",
+            "policy/benches/validate.rs",
+        ];
+        for source in sources {
+            write_at(root.path(), source, "", built - Duration::from_secs(3600));
+        }
+        let script = root.path().join("scripts/build-policy.sh");
+        write_at(
+            root.path(),
+            "scripts/build-policy.sh",
+            "#!/bin/sh\necho rebuilt > \"$POLICY_WASM_OUT\"\ntouch \"$(dirname \"$0\")/../ran\"\n",
+            built - Duration::from_secs(3600),
+        );
+        let mut permissions = fs::metadata(&script).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        fs::set_permissions(&script, permissions).unwrap();
+        write_at(root.path(), "policy.wasm", "built", built);
+        root
+    }
+
+    fn write_at(root: &Path, path: &str, text: &str, modified: SystemTime) {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
+    fn touch(root: &Path, path: &str, modified: SystemTime) {
+        fs::File::options()
+            .write(true)
+            .open(root.join(path))
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
+    const BUILT: Duration = Duration::from_secs(1_700_000_000);
+
+    #[test]
+    fn a_module_newer_than_its_sources_is_used_as_it_is() {
+        let built = SystemTime::UNIX_EPOCH + BUILT;
+        let root = workspace(built);
+        // The policy's tests and benchmarks are not part of the module.
+        touch(
+            root.path(),
+            "policy/tests/rule.rs",
+            built + Duration::from_secs(60),
+        );
+        touch(
+            root.path(),
+            "policy/benches/validate.rs",
+            built + Duration::from_secs(60),
+        );
+        assert_eq!(
+            needs_build(root.path(), &root.path().join("policy.wasm")),
+            None
+        );
+        let module = up_to_date_module(root.path());
+        assert_eq!(fs::read_to_string(module).unwrap(), "built");
+        assert!(!root.path().join("ran").exists());
+    }
+
+    #[rstest::rstest]
+    #[case::policy_source("policy/src/payload/scan.rs")]
+    #[case::policy_manifest("policy/Cargo.toml")]
+    #[case::policy_build_script("policy/build.rs")]
+    #[case::memory_layout("policy/memory_layout.rs")]
+    #[case::workspace_profiles("Cargo.toml")]
+    #[case::lock_file("Cargo.lock")]
+    #[case::build_script("scripts/build-policy.sh")]
+    #[case::toolchain_script("scripts/lib/wasm-toolchain.sh")]
+    fn a_module_older_than_a_source_is_rebuilt(#[case] source: &str) {
+        let built = SystemTime::UNIX_EPOCH + BUILT;
+        let root = workspace(built);
+        touch(root.path(), source, built + Duration::from_secs(1));
+        let module = root.path().join("policy.wasm");
+        assert_eq!(
+            needs_build(root.path(), &module),
+            Some(format!("{} is older than {source}", module.display()))
+        );
+        assert_eq!(up_to_date_module(root.path()), module);
+        assert_eq!(fs::read_to_string(&module).unwrap(), "rebuilt\n");
+        assert!(root.path().join("ran").exists());
+    }
+
+    #[test]
+    fn a_missing_module_is_built() {
+        let root = workspace(SystemTime::UNIX_EPOCH + BUILT);
+        let module = root.path().join("policy.wasm");
+        fs::remove_file(&module).unwrap();
+        assert_eq!(
+            needs_build(root.path(), &module),
+            Some(format!("{} is missing", module.display()))
+        );
+        up_to_date_module(root.path());
+        assert_eq!(fs::read_to_string(&module).unwrap(), "rebuilt\n");
+    }
 }
