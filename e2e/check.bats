@@ -102,16 +102,16 @@ assert summary["accepted"] + summary["rejected"] == 73, summary
 '
 }
 
-@test "templates in the odd corpus give clear per-file errors and exit 2" {
+@test "templates in the odd corpus give clear per-file errors, an unrendered image a rejection, and exit 2" {
   [ -d "$CORPUS/odd" ] || skip "shared corpus not present at $CORPUS"
   run "$HARNESS" check "$POLICY" --metadata "$REPO_ROOT/metadata.yml" "$CORPUS/odd"
   [ "$status" -eq 2 ]
   for template in cert-manager_chart_deployment.yaml ingress-nginx_chart_controller-deployment.yaml flux2_podinfo-build-result.yaml; do
     [[ "$output" =~ error\ +[^[:space:]]*$template:[0-9]+:[0-9]+:.*render\ it\ first ]]
   done
-  # The knative fixture is valid YAML, but one image is an unsubstituted `${VAR}` placeholder: the file as written
-  # is not what the cluster would see, so it is an error that names the placeholder and its position.
-  [[ "$output" =~ knative-operator_testdata_manifest.yaml:2894:[0-9]+:\ unsubstituted\ template\ placeholder ]]
-  [[ "$output" == *'${KNATIVE_KAFKA_DISPATCHER_IMAGE}'* ]]
-  [[ "$output" == *"checked 4 objects: 0 accepted, 0 rejected, 0 skipped, 4 errors"* ]]
+  # The knative fixture is valid YAML that kubectl reads, with one image an unsubstituted `${VAR}` placeholder: its
+  # objects are judged, and that image is rejected on its line with the advice to render the template.
+  [[ "$output" =~ knative-operator_testdata_manifest.yaml:2894:\ StatefulSet\ kafka-source-dispatcher:.*looks\ unrendered ]]
+  [[ "$output" == *'the placeholder `${KNATIVE_KAFKA_DISPATCHER_IMAGE}`): render the template first'* ]]
+  [[ "$output" == *"checked 63 objects: 8 accepted, 1 rejected, 51 skipped, 3 errors"* ]]
 }

@@ -569,3 +569,114 @@ fn single_document_helper_reads_settings_style_files() {
     );
     assert!(manifest::parse_single("a: 1\n---\nb: 2\n").is_err());
 }
+
+// ----- what kubectl reads and a stricter reader refused (issue 19); each also in yaml_fidelity's differential -----
+
+fn fidelity_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/yaml-fidelity")
+        .join(name)
+}
+
+fn load_fixture(name: &str) -> Vec<Document> {
+    let file = read_input(&InputPath::File(fidelity_fixture(name))).unwrap();
+    load_documents(&file, Limits::default()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+#[test]
+fn anchors_on_keys_and_aliases_used_as_keys_load() {
+    let documents = load_fixture("key-anchors-and-aliases.yaml");
+    let value = &documents[0].value;
+    assert_eq!(
+        value["metadata"]["labels"],
+        json!({"app": "web", "tier": "frontend"})
+    );
+    assert_eq!(
+        value["spec"]["selector"]["matchLabels"],
+        json!({"app": "web", "tier": "frontend"})
+    );
+    assert_eq!(
+        value["spec"]["template"]["metadata"]["labels"],
+        json!({"app": "web"})
+    );
+    // An alias to a mapping cannot be a key.
+    assert!(
+        load_error("a: &m {b: c}\n? *m\n: d\n")
+            .message
+            .contains("mapping key is itself a mapping")
+    );
+}
+
+#[test]
+fn quoted_scalars_whose_closing_line_sits_at_the_keys_column_load() {
+    let args = &load_fixture("quoted-args-closing-at-key-column.yaml")[0].value["spec"]["containers"]
+        [0]["args"];
+    assert_eq!(*args, json!([" echo starting; exec sleep 3600 "]));
+    let command = &load_fixture("quoted-command-closing-at-key-column.yaml")[0].value["spec"]["template"]
+        ["spec"]["containers"][0]["command"];
+    assert_eq!(*command, json!("[ \"python\", \"-c\", \"print(1)\" ]"));
+}
+
+#[test]
+fn a_json_stream_with_surrogate_pairs_is_read_as_json() {
+    let documents = load_fixture("surrogate-pair-escape.json");
+    assert_eq!(documents[0].value["data"]["smile"], "😀");
+    // The scalar's position is the JSON text's, escapes and all.
+    let file = read_input(&InputPath::File(fidelity_fixture(
+        "surrogate-pair-escape.json",
+    )))
+    .unwrap();
+    let smile = documents[0].scalar_at("/data/smile").unwrap();
+    assert_eq!(&file.text[smile.span.clone()], "\"\\ud83d\\ude00\"");
+    // The same escape in YAML is no YAML escape: refused, as kubectl refuses it.
+    let yaml = read_input(&InputPath::File(fidelity_fixture(
+        "surrogate-pair-escape-in-yaml.yaml",
+    )))
+    .unwrap();
+    assert!(load_documents(&yaml, Limits::default()).is_err());
+}
+
+#[test]
+fn utf16_with_a_byte_order_mark_is_decoded_and_utf32_is_named() {
+    let source = std::fs::read_to_string(fidelity_fixture("utf16-and-utf32-source.yaml")).unwrap();
+    let expected = load(&source);
+    for (encoding, bytes) in [
+        (
+            manifest::Encoding::Utf16Le,
+            [0xFF, 0xFE]
+                .into_iter()
+                .chain(source.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect::<Vec<u8>>(),
+        ),
+        (
+            manifest::Encoding::Utf16Be,
+            [0xFE, 0xFF]
+                .into_iter()
+                .chain(source.encode_utf16().flat_map(u16::to_be_bytes))
+                .collect(),
+        ),
+    ] {
+        let file =
+            manifest::inputs::text_from_bytes("utf16.yaml".to_owned(), bytes.clone()).unwrap();
+        assert_eq!(file.encoding, encoding);
+        assert_eq!(file.text, source);
+        // pin writes the file back in its own encoding, byte for byte.
+        assert_eq!(file.bytes_of(&file.text), bytes);
+        let documents = load_documents(&file, Limits::default()).unwrap();
+        let values: Vec<&Value> = documents.iter().map(|document| &document.value).collect();
+        assert_eq!(
+            values,
+            expected
+                .iter()
+                .map(|document| &document.value)
+                .collect::<Vec<_>>()
+        );
+    }
+    let utf32: Vec<u8> = [0xFF, 0xFE, 0x00, 0x00]
+        .into_iter()
+        .chain(source.chars().flat_map(|c| u32::from(c).to_le_bytes()))
+        .collect();
+    let error = manifest::inputs::text_from_bytes("utf32.yaml".to_owned(), utf32).unwrap_err();
+    assert!(error.message.contains("UTF-32LE text"), "{error}");
+    assert!(error.message.contains("kubectl cannot read"), "{error}");
+}

@@ -542,7 +542,8 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
             pod(
                 "spec:\n  containers:\n  - name: app\n    image: >-\n      127.0.0.1:5000/demo/app:1.0\n",
             ),
-            "error: {file}:9: image \"127.0.0.1:5000/demo/app:1.0\" is a block scalar (`|` or `>`), which pin does not rewrite",
+            // The line where the scalar starts: its `>-` indicator.
+            "error: {file}:8: image \"127.0.0.1:5000/demo/app:1.0\" is a block scalar (`|` or `>`), which pin does not rewrite",
         ),
         (
             "multiline.yaml",

@@ -607,9 +607,10 @@ fn unpinned_forms() -> Vec<Unpinned> {
             format!("nginx:{}@{}", "t".repeat(129), sha256()),
             "tag is 129 characters long",
         ),
+        // distribution/reference v0.6.0 (the kubelet's parser) limits the path, not the whole name.
         unpinned(
-            "name_of_256_characters",
-            pinned(&format!("registry.example.com/{}", "a".repeat(235))),
+            "path_of_256_characters",
+            pinned(&format!("registry.example.com/{}", "a".repeat(256))),
             "the limit is 255",
         ),
         unpinned("empty_string", "", "has an empty image"),
