@@ -13,6 +13,8 @@ command -v wasm-opt >/dev/null || want+=(binaryen)
 { command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ]; } || want+=(docker-registry)
 command -v skopeo >/dev/null || want+=(skopeo)
 command -v htpasswd >/dev/null || want+=(apache2-utils)
+# pin_kill kills pin at chosen system calls with strace (no clock in the test).
+command -v strace >/dev/null || want+=(strace)
 command -v go >/dev/null || want+=(golang-go)
 gocode=/usr/share/gocode/src
 [ -d "$gocode/gopkg.in/yaml.v2" ] || want+=(golang-gopkg-yaml.v2-dev)
