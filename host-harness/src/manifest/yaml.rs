@@ -665,15 +665,15 @@ impl<'l, 'a> Builder<'l, 'a> {
                     && tag.as_deref().is_none_or(|tag| tag == MERGE_TAG);
                 let scalar = self.resolve(&text, style, tag.as_deref(), start)?;
                 if self.awaiting_key() {
+                    if let Some(anchor) = anchor {
+                        let value = self.value_of(scalar, text.clone(), start)?;
+                        self.anchors.insert(anchor, (value, 1));
+                    }
                     let key = if is_merge {
                         Key::Merge
                     } else {
-                        Key::Name(self.key_of(&scalar, &text, start)?)
+                        Key::Name(self.key_of(scalar, text, start)?)
                     };
-                    if let Some(anchor) = anchor {
-                        let value = self.value_of(scalar, text, start)?;
-                        self.anchors.insert(anchor, (value, 1));
-                    }
                     self.set_key(key);
                 } else {
                     self.note_document_start(start);
@@ -992,14 +992,14 @@ impl<'l, 'a> Builder<'l, 'a> {
     }
 
     /// A scalar mapping key as the string sigs.k8s.io/yaml makes of it.
-    fn key_of(&self, scalar: &Scalar, text: &str, mark: Mark) -> Result<String, YamlError> {
-        match *scalar {
-            Scalar::Str | Scalar::Timestamp => Ok(text.to_owned()),
-            Scalar::Binary => self.binary(text, mark),
+    fn key_of(&self, scalar: Scalar, text: String, mark: Mark) -> Result<String, YamlError> {
+        match scalar {
+            Scalar::Str | Scalar::Timestamp => Ok(text),
+            Scalar::Binary => self.binary(&text, mark),
             Scalar::Int(n) => Ok(n.to_string()),
             Scalar::Bool(b) => Ok(b.to_string()),
             Scalar::Float(f) => Ok(go_float_key(f)),
-            Scalar::Null | Scalar::Uint(_) => Err(self.unsupported_key(text, mark)),
+            Scalar::Null | Scalar::Uint(_) => Err(self.unsupported_key(&text, mark)),
         }
     }
 
