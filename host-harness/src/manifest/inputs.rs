@@ -137,7 +137,7 @@ impl Encoding {
     /// Decodes UTF-16 after the byte-order mark; on failure, the byte offset (in the whole file) of the first bad
     /// unit.
     fn decode_utf16(self, body: &[u8], bom: usize) -> Result<String, usize> {
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err(bom + body.len() - 1);
         }
         let units = body.chunks_exact(2).map(|pair| match self {

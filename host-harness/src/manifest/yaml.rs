@@ -1140,12 +1140,11 @@ fn resolve_plain(text: &str) -> Scalar {
     }
     match text.as_bytes()[0] {
         b'.' => {
-            if is_yaml_float(text) {
-                if let Ok(f) = text.parse::<f64>() {
-                    if f.is_finite() {
-                        return Scalar::Float(f);
-                    }
-                }
+            if is_yaml_float(text)
+                && let Ok(f) = text.parse::<f64>()
+                && f.is_finite()
+            {
+                return Scalar::Float(f);
             }
             Scalar::Str
         }
@@ -1172,13 +1171,12 @@ fn resolve_number(text: &str) -> Scalar {
             return Scalar::Uint(magnitude);
         }
     }
-    if is_yaml_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            // Go's ParseFloat reports a range error for what overflows, and go-yaml then keeps the text.
-            if f.is_finite() {
-                return Scalar::Float(f);
-            }
-        }
+    // Go's ParseFloat reports a range error for what overflows, and go-yaml then keeps the text.
+    if is_yaml_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+        && f.is_finite()
+    {
+        return Scalar::Float(f);
     }
     Scalar::Str
 }
