@@ -115,3 +115,20 @@ assert summary["accepted"] + summary["rejected"] == 73, summary
   [[ "$output" == *'the placeholder `${KNATIVE_KAFKA_DISPATCHER_IMAGE}`): render the template first'* ]]
   [[ "$output" == *"checked 63 objects: 8 accepted, 1 rejected, 51 skipped, 3 errors"* ]]
 }
+
+@test "files kubectl reads that a stricter YAML reader refused are checked, never errors (exit 0)" {
+  local fidelity="$REPO_ROOT/tests/fixtures/yaml-fidelity"
+  # UTF-16 with a byte-order mark, as Windows editors save it, made from a UTF-8 fixture.
+  python3 -c '
+import sys
+text = open(sys.argv[1], encoding="utf-8").read()
+open(sys.argv[2], "wb").write(b"\xff\xfe" + text.encode("utf-16-le"))
+open(sys.argv[3], "wb").write(b"\xfe\xff" + text.encode("utf-16-be"))
+' "$fidelity/utf16-and-utf32-source.yaml" "$BATS_TEST_TMPDIR/utf16le.yaml" "$BATS_TEST_TMPDIR/utf16be.yaml"
+  run "$HARNESS" check "$POLICY" "$fidelity"/placeholder-*.y*ml "$fidelity"/quoted-*.yaml \
+    "$fidelity/key-anchors-and-aliases.yaml" "$fidelity/surrogate-pair-escape.json" \
+    "$BATS_TEST_TMPDIR/utf16le.yaml" "$BATS_TEST_TMPDIR/utf16be.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *", 0 errors"* ]]
+  [[ "$output" == *"accepted $BATS_TEST_TMPDIR/utf16le.yaml:"* ]]
+}
