@@ -6,7 +6,7 @@
 //! escapes, and a YAML reader would refuse the whole file. So the values come from serde_json (duplicate keys: the
 //! last wins, as in Go), and this module only walks the text serde_json has already accepted to record where each
 //! scalar is, for reports and `pin`. When the JSON stream breaks off early, kubectl reads the rest as YAML
-//! ([`super::parse_chunk`] does that with what [`JsonStreamError`] says).
+//! ([`super::parse_all`] and [`super::parse_chunk`] do that with what [`JsonStreamError`] says).
 
 use serde_json::Value;
 
