@@ -8,5 +8,6 @@ mod manifests;
 mod module_shape;
 mod mutation;
 mod packaging;
+mod readme;
 mod requests;
 mod support;
