@@ -83,7 +83,7 @@ log "host-harness bench (fresh instance per evaluation), three rounds"
 # Three rounds, each figure the median of its three: a few seconds of a slower machine (a virtualised one has them)
 # then moves one round, not the table. Each round measures policy.wasm on every request; the 3-container Deployment
 # alone in its process (over every request the 300-container fixture comes before it; the two figures agreeing shows
-# a big request leaves no cost behind, README, Performance); and a policy that does nothing, in the same 128 KiB of
+# a big request leaves no cost behind, bench/README.md); and a policy that does nothing, in the same 128 KiB of
 # memory: what a fresh instance costs with no rule to run.
 for round in 1 2 3; do
   "$harness" bench "$policy" --iterations 3000 --warmup 300 --output json >"$results/bench.$round.json"

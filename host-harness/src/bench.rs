@@ -8,8 +8,8 @@
 //! - evaluate: the whole [`PolicyHost::validate_timed`] of one request, instantiation included, from the
 //!   validation payload's JSON bytes to the parsed verdict, with the guest's own `__guest_call` shown beside it.
 //!   The payload is serialized once per request, before the measured evaluations: an admission webhook receives
-//!   its request as JSON bytes, and turning the harness's `Value` into bytes (2.9 µs for the 3-container
-//!   Deployment) is the harness's cost, not the policy's.
+//!   its request as JSON bytes, and turning the harness's `Value` into bytes is the harness's cost, not the
+//!   policy's.
 //!
 //! Each request is evaluated `warmup` times unmeasured, then `iterations` times measured one by one on one
 //! thread; the report gives medians (p50), 99th percentiles and evaluations per second.

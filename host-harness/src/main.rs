@@ -1,8 +1,7 @@
 use clap::Parser;
 
 // jemalloc rather than glibc's malloc: `check` builds and drops a JSON tree per object on every core, and
-// glibc's allocator was a tenth of its CPU. Measured on the 10 000-document corpus file (bench/compare.sh):
-// 0.50 → 0.45 s wall, peak RSS 64 → 67 MB. (mimalloc was as fast but doubled the peak RSS.)
+// glibc's allocator showed in its profile. (mimalloc was as fast but doubled the peak RSS: bench/README.md.)
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

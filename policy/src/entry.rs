@@ -14,8 +14,7 @@ use crate::validation::{Verdict, judge_request};
 /// The SDK's `ValidationResponse` as this policy writes it: the fields it uses, each left out when absent rather than
 /// written as `null` (an absent optional field reads back as the same `None`; Kubewarden's Go SDK leaves them out
 /// too). Most answers are `{"accepted":true}`, or that with a message: the SDK's own serialization wrote five `null`s
-/// for the host to parse, which cost an acceptance 0.4 µs of its 11.7 (host-harness bench, a 3-container
-/// Deployment) and a rejection 0.1 µs of its 10.0 (one unpinned image).
+/// for the host to parse, a measurable share of a fresh instance's evaluation (bench/README.md).
 #[derive(Serialize)]
 struct Response<'a> {
     accepted: bool,
@@ -32,7 +31,7 @@ struct Response<'a> {
 pub fn validate(payload: &[u8], resolver: &dyn DigestResolver) -> Vec<u8> {
     let verdict = verdict(payload, resolver);
     let response = match &verdict {
-        // The most common answer of all, written out: even this struct's serialization cost it 0.3 µs in wasm.
+        // The most common answer of all, written out: even this struct's serialization showed in `host-harness bench`.
         Verdict::Accept { warnings } if warnings.is_empty() => {
             return br#"{"accepted":true}"#.to_vec();
         }

@@ -71,7 +71,7 @@ impl DigestResolver for TableResolver {
 /// policy.wasm: it calls the waPC host.
 ///
 /// The SDK's `get_manifest_digest` wrapper is not used: its typed response and its error type (with `std::io::Error`
-/// and its messages) were 18.8 KiB of policy.wasm, whose size budget pays for speed elsewhere. The request and the
+/// and its messages) were an eighth of policy.wasm, whose size budget pays for speed elsewhere. The request and the
 /// answer are the same (the image as a JSON string; `{"digest": "…"}`), and so is the message of a failed call.
 #[cfg(target_arch = "wasm32")]
 pub struct HostResolver;

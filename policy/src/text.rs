@@ -1,13 +1,11 @@
 //! Writing the policy's messages without `core::fmt`.
 //!
 //! Every formatting function `format!` reaches is called through a function pointer, and in a fresh wasm instance
-//! the first call through each pointer costs a lazy table initialization in the host. A rejection of one unpinned
-//! image spent 2.1 µs of its 6.4 µs guest call building its message with `format!` (host-harness bench, against the
-//! same module with the message written out); natively the whole rejection costs 0.2 µs more than an acceptance. The
-//! messages the rule writes on every rejection and warning are therefore appended piece by piece, with these helpers
-//! for what `{:?}` and `{}` wrote (the tests hold them to exactly that): the guest's call went from 6.4 to 5.0 µs,
-//! for 4.9 KiB of policy.wasm (2.2 of it for escaping the subject, `Deployment web`, without `format!`: 0.6 µs).
-//! Rarer messages (malformed requests, invalid references) keep `format!`.
+//! the first call through each pointer costs a lazy table initialization in the host: building one rejection's
+//! message with `format!` was a third of the guest's call, where natively a rejection costs hardly more than an
+//! acceptance. The messages the rule writes on every rejection and warning are therefore appended piece by piece, with
+//! these helpers for what `{:?}` and `{}` wrote (the tests hold them to exactly that). Rarer messages (malformed
+//! requests, invalid references) keep `format!`, which is smaller.
 
 /// Appends `text` exactly as `format!("{text:?}")` writes it: in double quotes, with Rust's escapes.
 pub fn push_quoted(out: &mut String, text: &str) {

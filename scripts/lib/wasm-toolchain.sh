@@ -44,7 +44,7 @@ cargo_build_wasm() {
   if [ "$missing" = 1 ]; then apt_install rustc-web cargo-web rust-web-src lld-19; fi
   echo "$log_name: $wasm_target std not installed for $(rustc --version 2>/dev/null || echo rustc); using Debian's $(/usr/bin/rustc --version) with -Zbuild-std" >&2
   # Building std ourselves also lets a panic be a bare trap (-Cpanic=immediate-abort): on wasm32-unknown-unknown a
-  # panic message has nowhere to go, yet the prebuilt std carries all its formatting, ~18 KiB of policy.wasm. A
+  # panic message has nowhere to go, yet the prebuilt std carries all its formatting, a tenth of policy.wasm. A
   # rustup toolchain with the prebuilt wasm32 std (the branch above) cannot do this; its module is that much bigger.
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \

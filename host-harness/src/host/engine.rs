@@ -12,15 +12,14 @@ use wasmtime::{
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How much of a pool slot's linear memory (and table) is reset in place when its instance is dropped, rather than
-/// handed back to the kernel, so the next instance in the slot takes no page faults on it: a fresh instance for the
-/// 3-container Deployment went from 19 µs to 10 µs (p50) when this was introduced. It covers a Rust policy's initial
+/// handed back to the kernel, so the next instance in the slot takes no page faults on it (page faults were most of a
+/// fresh instance's cost before). It covers a Rust policy's initial
 /// memory (Rust's default 1 MiB stack, its data, a heap) with room, and bounds what each used slot keeps resident.
 const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
-/// The largest initial memory [`MemoryReset::Zero`] is chosen for. Zeroing costs about 1 µs per 100 KiB on the
-/// development machine, a `PAGEMAP_SCAN` about 2.3 µs whatever the size; measured with `host-harness bench`, p50:
-/// policy.wasm with 128 KiB of initial memory, a 3-container Deployment 17.9 → 16.6 µs and a ConfigMap 9.3 → 8.4 µs
-/// zeroing; with 192 KiB, 17.9 → 17.3 and 9.5 → 9.0; with 384 KiB, 18.0 → 19.2 µs, a loss.
+/// The largest initial memory [`MemoryReset::Zero`] is chosen for. Zeroing costs time in proportion to the memory, a
+/// `PAGEMAP_SCAN` a flat cost whatever the size; `host-harness bench` put the crossing between 192 and 384 KiB on the
+/// development machine (policy.wasm's initial memory, shifted).
 const ZERO_RESET_MAX_BYTES: u64 = 192 * 1024;
 
 /// How a pool slot's memory is put back to the module's initial image after each instance.
@@ -120,8 +119,8 @@ pub(crate) fn build_engine(
 fn base_config(deadlines: bool) -> Config {
     let mut config = Config::new();
     // Deadlines: compiled code checks the engine's epoch at function entries and loop back-edges. Those checks cost
-    // the guest a fifth of its time (host-harness bench, 3-container Deployment: guest call 14.7 µs with them,
-    // 11.9 µs without), so code compiled for evaluations without a deadline (`--no-timeout`) has none.
+    // the guest a noticeable share of its time, so code compiled for evaluations without a deadline
+    // (`--no-timeout`) has none.
     config.epoch_interruption(deadlines);
     // Trap messages name the wasm functions involved; reading DWARF for file:line is not worth its cost and
     // would make the compiled code depend on the WASMTIME_BACKTRACE_DETAILS environment variable.

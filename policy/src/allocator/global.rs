@@ -22,9 +22,8 @@ mod layout {
     include!("../../memory_layout.rs");
 }
 
-/// The calls' scratch region, a static: the 3-container Deployment's call allocated 13 KB (its payload included) when
-/// the rule read `serde_json::Value`s, less since it reads a borrowed view.
-/// Talc's first arena is the rest of the initial memory, about 32 KiB (`memory_layout.rs`). Heap past that grows
+/// The calls' scratch region, a static sized for an ordinary request's call, its payload included.
+/// Talc's first arena is the rest of the initial memory (`memory_layout.rs`). Heap past that grows
 /// memory, which the host then also resets after the evaluation: a request that big costs that much more, the next
 /// one nothing. (The browser build has no waPC entry to switch it on, and so no scratch region.)
 #[cfg(not(feature = "js"))]
@@ -85,7 +84,7 @@ impl ScratchThenTalc {
 // SAFETY: the scratch region hands out disjoint, aligned ranges of memory nothing else uses (`Scratch`'s contract,
 // property-tested), and only until they are freed; everything else is Talc's.
 //
-// Never inlined: inlined into every allocation site, the three made policy.wasm 12.6 KiB bigger and no faster.
+// Never inlined: inlined into every allocation site, the three made policy.wasm much bigger and no faster.
 unsafe impl GlobalAlloc for ScratchThenTalc {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

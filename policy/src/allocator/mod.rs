@@ -4,12 +4,11 @@
 //! Every evaluation runs in a fresh instance (policy-server and host-harness both instantiate per request). Rust's
 //! default wasm allocator, dlmalloc, gets all its memory with `memory.grow`, so every fresh instance grew its memory
 //! on its first allocation, and the host then had to change page protections twice per evaluation (grow, then shrink
-//! back when the slot is reused): two `mprotect` calls with TLB shootdowns on every other core, measured at ~10 % of
+//! back when the slot is reused): two `mprotect` calls with TLB shootdowns on every other core, a large share of
 //! `host-harness check`'s CPU. Here the first heap is the rest of the module's initial memory, past its stack and
 //! data (`memory_layout.rs`), so an ordinary evaluation never grows memory; a request too big for it grows memory as
-//! before. Measured with `host-harness bench` on a 3-container Deployment: a fresh instance went from 8.2 to 3.4 µs
-//! (p50). (dlmalloc stays linked, ~5 KiB: std allocates its thread handle with
-//! `System` directly, and once_cell, used by the SDK, can ask for it.)
+//! before. (dlmalloc stays linked: std allocates its thread handle with `System` directly, and once_cell, used by the
+//! SDK, can ask for it.)
 //!
 //! The scratch region is switched on at the end of `wapc_init` ([`start_scratch`]): what the waPC guest allocates
 //! there (its table of handlers) lives as long as the instance and belongs in Talc; everything a call allocates is

@@ -1,8 +1,8 @@
 //! A bump region for the allocations of one waPC call.
 //!
-//! An evaluation makes a few dozen small allocations (a 3-container Deployment: 78, 9.7 KB in all, measured natively)
-//! and frees every one of them before its call returns. Handing them out by bumping a pointer is cheaper than any
-//! free-list allocator: Talc's allocate and deallocate were 7 % of a fresh instance's evaluation. Freed bytes are
+//! An evaluation makes a few dozen small allocations and frees every one of them before its call returns. Handing
+//! them out by bumping a pointer is cheaper than any free-list allocator, whose allocate and deallocate showed in the
+//! profile of a fresh instance's evaluation. Freed bytes are
 //! reused when the last allocation is freed (then the region starts over) or when the most recent one is (then the
 //! pointer steps back), so an instance a host keeps for many calls reuses the same region every call. An allocation
 //! that found no room, or memory that outlives calls, is simply not here: the general allocator serves it, so the
