@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use rayon::prelude::*;
+use require_digest::violation;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -282,27 +283,26 @@ struct ObjectPlace<'a> {
 }
 
 impl ObjectPlace<'_> {
-    /// The line a violation is about. A message naming a place in the object as a dotted path in
-    /// parentheses (`container "app" (spec.containers[0]) …`, as require-digest writes them) points at
-    /// that place's `image` (or the place itself); otherwise the longest string of the object that the
-    /// message quotes (an image, usually) gives the line; otherwise the object's line.
-    fn line_of_violation(&self, message: &str) -> usize {
-        for path in parenthesized_paths(message) {
-            let base = format!("{}{path}", self.pointer);
-            for image in [format!("{base}/image"), format!("{base}/image/reference")] {
-                if let Some(scalar) = self.document.scalar_at_among(self.scalars.clone(), &image) {
-                    return scalar.line;
-                }
+    /// The line a violation is about. A line in require-digest's violation format (`require_digest::violation`,
+    /// which writes and reads it) points at its site's image, or at the site itself when it has no image (a
+    /// container with no `image:`); any other line (a malformed object, another policy's words) at the longest string
+    /// of the object that it quotes (an image, usually); otherwise the object's line.
+    pub(crate) fn line_of_violation(&self, message: &str) -> usize {
+        if let Some(violation) = violation::parse_line(message) {
+            let image = format!("{}{}", self.pointer, violation.image_pointer());
+            if let Some(scalar) = self.document.scalar_at_among(self.scalars.clone(), &image) {
+                return scalar.line;
             }
+            let site = format!("{}{}", self.pointer, violation.pointer());
             if let Some(scalar) = self
                 .document
-                .scalars_within_among(self.scalars.clone(), &base)
+                .scalars_within_among(self.scalars.clone(), &site)
                 .next()
             {
                 return scalar.line;
             }
         }
-        // Rare (require-digest names a place in every message): pointers are written out here only.
+        // Rare (require-digest names a site in most lines): pointers are written out here only.
         self.document
             .scalars_within_among(self.scalars.clone(), self.pointer)
             .filter_map(|scalar| {
@@ -317,56 +317,9 @@ impl ObjectPlace<'_> {
     }
 }
 
-/// `(spec.template.spec.containers[0])` → `/spec/template/spec/containers/0`, for each such group.
-fn parenthesized_paths(message: &str) -> Vec<String> {
-    let mut paths = Vec::new();
-    let mut rest = message;
-    while let Some(open) = rest.find('(') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(')') else { break };
-        let inside = &after[..close];
-        let is_path = !inside.is_empty()
-            && inside
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '[' | ']' | '_' | '-'))
-            && inside.contains(['.', '[']);
-        if is_path {
-            let mut pointer = String::new();
-            for segment in inside.split('.') {
-                let mut parts = segment.split('[');
-                if let Some(field) = parts.next().filter(|f| !f.is_empty()) {
-                    pointer.push('/');
-                    pointer.push_str(field);
-                }
-                for index in parts {
-                    pointer.push('/');
-                    pointer.push_str(index.trim_end_matches(']'));
-                }
-            }
-            paths.push(pointer);
-        }
-        rest = &after[close..];
-    }
-    paths
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dotted_paths_in_parentheses_become_pointers() {
-        assert_eq!(
-            parenthesized_paths(
-                r#"Deployment web: container "app" (spec.template.spec.containers[0]) image "x" is bad (really)"#
-            ),
-            vec!["/spec/template/spec/containers/0".to_owned()]
-        );
-        assert_eq!(
-            parenthesized_paths("volume (spec.volumes[2]) and (spec.initContainers[1])").len(),
-            2
-        );
-    }
 
     #[test]
     fn request_uids_are_stable_and_uuid_shaped() {

@@ -9,8 +9,8 @@ use crate::settings::Settings;
 use crate::text;
 use crate::workload::{ImageSite, Malformed, image_sites, pod_spec_location};
 
-/// How many violations one rejection lists before summing up the rest: enough to act on, short enough to read.
-pub const MAX_LISTED: usize = 20;
+pub use crate::violation::MAX_LISTED;
+use crate::violation::{push_site, with_subject};
 
 /// Ends a warning about an image allowExistingViolations let through.
 const TOLERATED: &str = "; tolerated: the old object has the same image (allowExistingViolations)";
@@ -217,15 +217,10 @@ fn check_request<'a>(
     })
 }
 
-/// "<site> image "<image>" <what the policy says>", or "<site> <what it says>" when there is no image to name.
+/// The line about one image site, in the format [`crate::violation`] owns.
 fn line(site: &ImageSite, status: &ImageStatus) -> String {
     let mut line = String::new();
-    site.push_label(&mut line);
-    if let Some(image) = site.image.filter(|image| !image.is_empty()) {
-        line.push_str(" image ");
-        text::push_quoted(&mut line, image);
-    }
-    line.push(' ');
+    push_site(&mut line, site);
     status.push_said(&mut line);
     line
 }
@@ -393,23 +388,6 @@ pub fn template_placeholder(image: &str) -> Option<&str> {
     };
     let end = rest.find(closing)? + closing.len();
     Some(&rest[..end])
-}
-
-/// Prefixes each line with "Deployment web: ", and caps the list at [`MAX_LISTED`].
-fn with_subject(subject: &str, lines: Vec<String>) -> Vec<String> {
-    let total = lines.len();
-    let mut out: Vec<String> = lines
-        .into_iter()
-        .take(MAX_LISTED)
-        .map(|line| [subject, ": ", &line].concat())
-        .collect();
-    if total > MAX_LISTED {
-        let mut more = [subject, ": … and "].concat();
-        text::push_decimal(&mut more, total - MAX_LISTED);
-        more.push_str(" more");
-        out.push(more);
-    }
-    out
 }
 
 /// The name people know the object by: metadata.name, else the request's name, else the generateName prefix.

@@ -37,6 +37,14 @@ pub enum SiteKind {
 }
 
 impl SiteKind {
+    /// Every kind of site, in the order the pod spec's lists are read.
+    pub const ALL: [SiteKind; 4] = [
+        SiteKind::Container,
+        SiteKind::InitContainer,
+        SiteKind::EphemeralContainer,
+        SiteKind::ImageVolume,
+    ];
+
     const CONTAINER_LISTS: [SiteKind; 3] = [
         SiteKind::Container,
         SiteKind::InitContainer,
@@ -53,7 +61,8 @@ impl SiteKind {
         }
     }
 
-    fn label(self) -> &'static str {
+    /// How messages name this kind of site (see [`crate::violation`]).
+    pub fn label(self) -> &'static str {
         match self {
             SiteKind::Container => "container",
             SiteKind::InitContainer => "init container",
