@@ -16,13 +16,13 @@ use serde_json::{Map, Value, json};
 #[cfg(feature = "js")]
 use wasm_bindgen::prelude::*;
 
-use crate::entry;
 use crate::json::{Json, json_type};
 use crate::reference::{Algorithm, ImageReference};
 use crate::resolver::TableResolver;
 use crate::settings::Settings;
 use crate::validation::{ImageStatus, Verdict, judge_request};
 use crate::workload::ImageSite;
+use crate::{admission, entry};
 
 /// Judges one Kubernetes object (a manifest, already parsed from YAML or JSON) as a CREATE request under `settings`.
 ///
@@ -83,11 +83,11 @@ pub fn check(manifest: Value, settings: Value, digests: &Value) -> Result<Value,
     let parsed_settings = Settings::from_json(&settings)?;
     let resolver = TableResolver::new(digest_table(digests)?);
 
-    let (kind, group, version) = match identify(&manifest) {
+    let identity = match admission::identify(&manifest) {
         Ok(identity) => identity,
         Err(reason) => return Ok(json!({ "verdict": "skipped", "reason": reason })),
     };
-    let request = admission_request(&manifest, &kind, &group, &version);
+    let request = admission::create_request(manifest, &identity, "playground", "playground");
     let request = Json::from_value(&request);
     let judgement = judge_request(&request, &parsed_settings, &resolver);
     let images: Vec<Value> = judgement
@@ -135,65 +135,6 @@ fn digest_table(digests: &Value) -> Result<HashMap<String, String>, String> {
             json_type(other)
         )),
     }
-}
-
-/// `(kind, group, version)` of an object, or why it is not a Kubernetes object (the words `host-harness check` uses).
-fn identify(manifest: &Value) -> Result<(String, String, String), String> {
-    if !manifest.is_object() {
-        return Err(format!(
-            "not a Kubernetes object: expected a mapping with apiVersion and kind, found {}",
-            json_type(manifest)
-        ));
-    }
-    let text_field = |name: &str| match manifest.get(name) {
-        Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err(format!("not a Kubernetes object: `{name}` is missing"))
-        }
-        Some(other) => Err(format!(
-            "`{name}` must be a string, found {}",
-            json_type(other)
-        )),
-    };
-    let api_version = text_field("apiVersion")?;
-    let kind = text_field("kind")?;
-    let (group, version) = match api_version.split_once('/') {
-        Some((group, version))
-            if !group.is_empty() && !version.is_empty() && !version.contains('/') =>
-        {
-            (group.to_owned(), version.to_owned())
-        }
-        None => (String::new(), api_version.clone()),
-        _ => {
-            return Err(format!(
-                "apiVersion `{api_version}` is not `version` or `group/version`"
-            ));
-        }
-    };
-    Ok((kind, group, version))
-}
-
-/// The CREATE AdmissionRequest for an object, with the fields the policy reads (kind, operation, names, object).
-fn admission_request(object: &Value, kind: &str, group: &str, version: &str) -> Value {
-    let metadata_text = |key: &str| {
-        object
-            .pointer(&format!("/metadata/{key}"))
-            .and_then(Value::as_str)
-    };
-    let mut request = json!({
-        "uid": "playground",
-        "kind": { "group": group, "version": version, "kind": kind },
-        "operation": "CREATE",
-        "userInfo": { "username": "playground" },
-        "object": object,
-        "dryRun": true,
-    });
-    for key in ["name", "namespace"] {
-        if let Some(value) = metadata_text(key).filter(|value| !value.is_empty()) {
-            request[key] = json!(value);
-        }
-    }
-    request
 }
 
 /// One image of the object, as the policy judged it.

@@ -6,6 +6,9 @@
 
 // policy.wasm's global allocator (see the module for why not the default one); its bump region is also compiled for
 // the native unit tests.
+/// Host-side only (host-harness, the browser build): policy.wasm is handed its requests ready-made.
+#[cfg(any(not(target_arch = "wasm32"), feature = "js"))]
+pub mod admission;
 #[cfg(any(all(target_arch = "wasm32", not(target_feature = "atomics")), test))]
 mod allocator;
 pub mod entry;
@@ -16,10 +19,13 @@ pub mod json;
 pub mod payload;
 pub mod reference;
 pub mod resolver;
+#[cfg(any(not(target_arch = "wasm32"), feature = "js"))]
+pub mod resources;
 pub mod settings;
 mod swar;
 pub mod text;
 pub mod validation;
+pub mod violation;
 pub mod workload;
 
 // Not in the JavaScript build: a browser has no waPC host to call these.

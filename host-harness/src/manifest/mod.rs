@@ -6,23 +6,29 @@
 //! - [`yaml`]: YAML text → `serde_json` values, with every scalar's position (line, column, byte span) and its
 //!   place in the document (looked up by JSON pointer); documents split for parallel parsing.
 //! - [`json`]: the same for files kubectl reads as JSON.
-//! - [`objects`]: documents → objects (`kind: List` and `*List` wrappers unwrapped) → admission requests,
-//!   with the group/version/kind and the plural resource the API server would use.
+//! - [`objects`]: documents → objects (`kind: List` and `*List` wrappers unwrapped), each with the
+//!   group/version/kind and the plural resource the API server would use ([`require_digest::admission`], which the
+//!   browser build shares, names objects and builds their CREATE requests).
 
 pub mod inputs;
 pub mod json;
 pub mod objects;
-mod resources;
 pub mod yaml;
 
 pub use inputs::{Encoding, InputError, InputPath, ManifestFile, Syntax, expand_paths, read_input};
-pub use objects::{ManifestObject, ObjectError, ObjectIdentity, admission_request, objects_of};
-pub use resources::resource_for_kind;
+pub use objects::{ManifestObject, ObjectError, objects_of};
+pub use require_digest::admission::ObjectIdentity;
+pub use require_digest::resources::resource_for_kind;
 pub use yaml::{Chunk, Document, Limits, PathId, ScalarPosition, Style, YamlError};
 
 use serde_json::Value;
 
 use rayon::prelude::*;
+
+/// The CREATE admission request the API server would send a webhook for `object`, as host-harness's user.
+pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) -> Value {
+    require_digest::admission::create_request(object, identity, uid, "host-harness")
+}
 
 /// The pieces of a file that can be parsed on their own, in parallel: a YAML file's documents (split at its
 /// `---` lines); a JSON stream whole.

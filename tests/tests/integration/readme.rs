@@ -188,7 +188,9 @@ fn every_host_harness_command_the_readme_shows_prints_what_it_shows() {
         if !shown.command.starts_with("host-harness ") {
             continue;
         }
-        let command = shown.command.replace(" policy.wasm ", &format!(" {policy} "));
+        let command = shown
+            .command
+            .replace(" policy.wasm ", &format!(" {policy} "));
         let run = Command::new("sh")
             .args(["-c", &format!("{command} 2>&1")])
             .current_dir(&root)
