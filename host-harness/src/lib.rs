@@ -11,6 +11,7 @@
 //! - [`report`]: output formats for `check`.
 //! - [`pin`]: rewriting manifests so every unpinned image is pinned, as the policy module decides.
 //! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
+//! - [`session`]: what every policy-running command does first: the module, its settings, the host's limits.
 
 pub mod bench;
 pub mod check;
@@ -21,3 +22,4 @@ pub mod metadata;
 pub mod pin;
 pub mod registry;
 pub mod report;
+pub mod session;

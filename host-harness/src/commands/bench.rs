@@ -53,9 +53,10 @@ pub enum BenchOutput {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.policy.settings()?;
+    let spec = args.policy.spec();
+    let settings = spec.settings()?;
     // No registry: a request that needs one is skipped, not measured against the network.
-    let options = args.policy.host_options(Capabilities::new())?;
+    let options = spec.host_options(Capabilities::new())?;
     let files = if args.requests.is_empty() {
         default_request_files()?
     } else {
@@ -67,7 +68,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let report = bench::run(
-        &args.policy.policy_path()?,
+        &spec.module_path()?,
         &options,
         &settings,
         &requests,

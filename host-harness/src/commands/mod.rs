@@ -1,4 +1,5 @@
-//! One module per subcommand.
+//! The command line and one module per subcommand, each with its own flags (clap types) beside its implementation;
+//! the shared flags are in `cli`.
 
 pub mod bench;
 pub mod check;
@@ -8,7 +9,33 @@ pub mod run;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "host-harness",
+    version,
+    about = "Run Kubewarden waPC policies outside a cluster"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate one admission request, like `kwctl run`.
+    Run(run::RunArgs),
+    /// Check manifest files and directories, for CI: exit 0 all accepted, 1 any rejected, 2 any error.
+    Check(check::CheckArgs),
+    /// Print each image's digest (`IMAGE DIGEST` per line), asking its registry; exit 2 if any fails.
+    Digest(digest::DigestArgs),
+    /// Rewrite manifests so every unpinned image is pinned by digest, as the policy decides in mutate mode
+    /// (resolveTags); --dry-run shows a diff, --check only tells: exit 1 when something would change, 2 on any error.
+    Pin(pin::PinArgs),
+    /// Measure a policy: compile, instantiate and per-evaluation latency (p50, p99) and evaluations/s.
+    Bench(bench::BenchArgs),
+}
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -18,30 +45,4 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pin(args) => pin::run(args),
         Command::Bench(args) => bench::run(args),
     }
-}
-
-/// Loads the policy with the registry capability these flags describe, and has the policy validate `settings`:
-/// invalid settings stop the command before anything is evaluated, with the policy's own message.
-pub fn load_policy_for(
-    policy: &crate::cli::PolicyArgs,
-    registry: &host_harness::registry::RegistryArgs,
-    settings: &serde_json::Value,
-) -> anyhow::Result<host_harness::host::PolicyHost> {
-    use anyhow::Context as _;
-    let mut capabilities = host_harness::host::Capabilities::new();
-    registry.register(&mut capabilities)?;
-    let host = host_harness::host::PolicyHost::load(
-        &policy.policy_path()?,
-        policy.host_options(capabilities)?,
-    )?;
-    let verdict = host
-        .validate_settings(settings)
-        .context("validating the policy settings")?;
-    if !verdict.valid {
-        anyhow::bail!(
-            "Provided settings are not valid: {}",
-            verdict.message.unwrap_or_default()
-        );
-    }
-    Ok(host)
 }

@@ -82,9 +82,9 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("`-` (pin stdin to stdout) cannot be combined with other paths");
     }
 
-    let settings =
-        pin::settings_with_resolve_tags(args.policy.settings()?).map_err(anyhow::Error::msg)?;
-    let host = super::load_policy_for(&args.policy, &args.registry, &settings)?;
+    let spec = args.policy.spec();
+    let settings = pin::settings_with_resolve_tags(spec.settings()?).map_err(anyhow::Error::msg)?;
+    let host = spec.load(&args.registry, &settings)?;
 
     let started = Instant::now();
     // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and

@@ -5,6 +5,7 @@
 //! Anything that prevents a verdict (unreadable files, a broken module, an evaluation error) exits 2.
 
 use std::io::Read as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -33,13 +34,14 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.policy.verbose;
     let request = read_request(&args.request_path)?;
-    let settings = args.policy.settings()?;
+    let spec = args.policy.spec();
+    let settings = spec.settings()?;
     let mut capabilities = Capabilities::new();
     args.registry.register(&mut capabilities)?;
-    let options = args.policy.host_options(capabilities)?;
+    let options = spec.host_options(capabilities)?;
 
     let loading = Instant::now();
-    let host = PolicyHost::load(&args.policy.policy_path()?, options)?;
+    let host = PolicyHost::load(&spec.module_path()?, options)?;
     if verbose {
         eprintln!(
             "policy module ready in {:.1?} ({:?})",
@@ -67,10 +69,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("request evaluated in {:.1?}", evaluating.elapsed());
     }
     let review = admission_review_response(&request, &verdict);
-    println!(
-        "{}",
-        serde_json::to_string(&review).expect("an AdmissionReview always serializes")
-    );
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, &review).context("writing the AdmissionReview")?;
+    writeln!(stdout).context("writing the AdmissionReview")?;
     Ok(ExitCode::SUCCESS)
 }
 

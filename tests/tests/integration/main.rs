@@ -3,6 +3,7 @@
 //! One test binary (rather than one per file) so that locating or building the module and the CLI happens once.
 
 mod bypass;
+mod closed_pipe;
 mod limits;
 mod manifests;
 mod module_shape;
