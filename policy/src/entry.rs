@@ -93,8 +93,8 @@ pub fn verdict(payload: &[u8], resolver: &dyn DigestResolver) -> Verdict {
 
 /// The verdict on a validation payload read with `shape`.
 fn judge_payload(payload: &[u8], shape: Shape, resolver: &dyn DigestResolver) -> Verdict {
-    let mut serde_read = None;
-    let payload = match payload::read_json(payload, shape, &mut serde_read) {
+    let mut whole_read = None;
+    let payload = match payload::read_json(payload, shape, &mut whole_read) {
         Ok(payload) => payload,
         Err(error) => return Verdict::reject(format!("malformed validation payload: {error}")),
     };

@@ -6,33 +6,31 @@
 //! [`PAYLOAD`], each exactly what a whole parse holds for it, into a [`Json`] that borrows its strings from the payload;
 //! [`read`] gives the same as a `Value`.
 //!
-//! Every other field is skipped, checked as serde_json's `IgnoredAny` checks it (JSON syntax, string escapes, control
-//! characters) and for UTF-8, but not for number range, surrogate pairing or nesting depth. So a payload whose only
-//! faults are in fields the rule never reads (a `1e400` replica count, an annotation nested 200 deep, a lone `\ud800`
-//! escape) is judged on its images, where a whole parse would refuse it; the API server itself decodes such fields
-//! leniently or rejects the object before any policy sees it. Skipping this way took the native `validate` of a
-//! 3-container Deployment from 173 k to 147 k instructions. Any other malformed payload fails, with the whole parse's
-//! own error; only inside a dropped value may the wording differ where serde_json words the same fault two ways (`[1,]`
-//! is "trailing comma" to a whole parse, "expected value" to `IgnoredAny`).
+//! Every other field is skipped, checked as serde_json's `IgnoredAny` checks it (JSON syntax, string escapes,
+//! control characters) and for UTF-8, but not for number range, surrogate pairing or nesting depth. So a payload whose
+//! only faults are in fields the rule never reads (a `1e400` replica count, an annotation nested 200 deep, a lone
+//! `\ud800` escape) is judged on its images, where a whole parse would refuse it; the API server itself decodes such
+//! fields leniently or rejects the object before any policy sees it. Any other malformed payload fails, with the whole
+//! parse's own error; so does one of these faults in a payload the fast reader leaves to the whole parse (one with an
+//! escaped key), which fails closed.
 //!
 //! A kept field is kept whole, with its JSON type: a `containers` that is not a list, or a container that is not an
 //! object, is kept as it came, so the rule's "must be a list, found …" messages are unchanged. Duplicate keys behave
 //! as in `Value`: the last one counts.
 //!
-//! Two readers give that value. [`read_fast`] (the `fast` module) goes over the bytes once, building only the kept
-//! fields, and answers for every well-formed payload but those with escaped keys or deep nesting; [`read_with_serde`]
-//! reads through serde's visitors, with serde_json's exact errors, and answers the rest. The tests hold them equal.
+//! One reader prunes: [`read_fast`] (the `fast` module) goes over the bytes once, building only the kept fields, and
+//! answers for every well-formed payload but those with escaped keys or nesting past its depth. Everything else (errors
+//! included) is left to the whole parse mutation needs anyway, then pruned by [`keep`], so errors are serde_json's
+//! own. (A pruning serde visitor between the two was removed: the fast reader makes the policy's evaluation markedly
+//! faster than serde's visitors can, and one pruning reader is enough; see bench/README.md.) The tests hold the fast
+//! reader equal to a whole parse, pruned.
 //!
 //! [`PAYLOAD`] must name every field the rule reads: `validation.rs` (the request's operation, the kind of its kind,
 //! subResource, name, object and oldObject; the object's metadata name and generateName) and `workload.rs` (the pod
 //! spec at every [`pod_spec_location`](crate::workload::pod_spec_location), its container lists and volumes, their
 //! name and image). The tests hold verdicts on pruned payloads equal to verdicts on whole ones.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 use crate::json::Json;
 
@@ -94,36 +92,30 @@ const REQUEST: Shape = Shape::Object(&[
 /// Kubewarden's validation payload: `{"request": <AdmissionRequest>, "settings": {...}}`.
 pub const PAYLOAD: Shape = Shape::Object(&[("request", REQUEST), ("settings", Shape::Whole)]);
 
-/// Parses `json` as `serde_json::from_slice::<Value>` would, keeping only what `shape` names. Fails wherever
-/// `serde_json::from_slice::<Value>(json)` fails, with its error, except on the faults in dropped fields the module
-/// documentation lists, which it does not look for (and, inside a dropped value, with `IgnoredAny`'s wording of the
-/// same fault where it differs).
-///
-/// Reads with [`read_fast`] where it answers (every well-formed payload seen in practice), else with
-/// [`read_with_serde`]: the same value either way.
-pub fn read(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
-    match read_fast(json, shape) {
-        Some(value) => Ok(value),
-        None => read_with_serde(json, shape),
-    }
-}
-
-/// [`read`] as the rule reads it: a [`Json`] borrowing from `json` where the fast path answers, else from the serde
-/// path's value, which is kept in `serde_read`. The same value either way, without a copy of each kept key and string.
+/// Parses `json` as `serde_json::from_slice::<Value>` would, keeping only what `shape` names, as a [`Json`] that
+/// borrows its strings and keys from `json` where the fast reader answers, else from the whole parse's value, kept in
+/// `whole_read`. Fails wherever `serde_json::from_slice::<Value>(json)` fails, with its error, except on the faults in
+/// dropped fields the module documentation lists, which the fast reader does not look for.
 pub fn read_json<'a>(
     json: &'a [u8],
     shape: Shape,
-    serde_read: &'a mut Option<Value>,
+    whole_read: &'a mut Option<Value>,
 ) -> serde_json::Result<Json<'a>> {
     if let Some(view) = fast_json(json, shape) {
         return Ok(view);
     }
-    let value = serde_read.insert(read_with_serde(json, shape)?);
+    let value = whole_read.insert(keep(serde_json::from_slice(json)?, shape));
     Ok(Json::from_value(value))
 }
 
-/// [`read`]'s fast path alone: the value [`read_with_serde`] gives, or `None` where only serde_json can tell (an
-/// error, an escaped key, deep nesting; see the `fast` module). Public for the tests that hold the two equal.
+/// [`read_json`] as a `serde_json::Value`: what the tests compare with a whole parse.
+pub fn read(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
+    let mut whole_read = None;
+    read_json(json, shape, &mut whole_read).map(|view| view.to_value())
+}
+
+/// [`read`]'s fast reader alone, or `None` where it leaves the payload to the whole parse (an error, an escaped key,
+/// deep nesting; see the `fast` module). Public for the tests that hold the two equal.
 pub fn read_fast(json: &[u8], shape: Shape) -> Option<Value> {
     fast_json(json, shape).map(|view| view.to_value())
 }
@@ -136,135 +128,22 @@ fn fast_json(json: &[u8], shape: Shape) -> Option<Json<'_>> {
     }
 }
 
-/// [`read`] through serde's visitors only, with serde_json's exact errors.
-pub fn read_with_serde(json: &[u8], shape: Shape) -> serde_json::Result<Value> {
-    if std::str::from_utf8(json).is_err() {
-        // Not JSON, but which error a whole parse reports (a syntax error may come first) is worth the slow path.
-        return Err(serde_json::from_slice::<Value>(json)
-            .err()
-            .unwrap_or_else(|| serde::de::Error::custom("invalid UTF-8")));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let value = Pruned(shape).deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// Reads one value with a [`Shape`].
-struct Pruned(Shape);
-
-impl<'de> DeserializeSeed<'de> for Pruned {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        match self.0 {
-            // `Value`'s own deserializer: exactly what a whole parse would hold here.
-            Shape::Whole => serde::Deserialize::deserialize(deserializer),
-            shape => deserializer.deserialize_any(PrunedVisitor(shape)),
-        }
-    }
-}
-
-/// Builds a `Value` as `serde_json::Value`'s visitor does, pruning objects and lists as the shape says.
-struct PrunedVisitor(Shape);
-
-impl<'de> Visitor<'de> for PrunedVisitor {
-    type Value = Value;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any valid JSON value")
-    }
-
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
-        // As `Value` does: a float JSON cannot represent (never produced by serde_json's parser) becomes null.
-        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let item = match self.0 {
-            Shape::List(item) => *item,
-            _ => Shape::Whole,
-        };
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(value) = seq.next_element_seed(Pruned(item))? {
-            items.push(value);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let fields = match self.0 {
-            Shape::Object(fields) => fields,
-            // Not the object the shape expects: kept whole, like any other type.
-            _ => {
-                let mut object = Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    object.insert(key, map.next_value()?);
+/// What of `value` `shape` keeps: the fast reader's answer, from a whole parse.
+pub fn keep(value: Value, shape: Shape) -> Value {
+    match (shape, value) {
+        (Shape::Object(fields), Value::Object(mut object)) => {
+            // Inserted one by one: collecting would sort the pairs first, pulling a sort routine into policy.wasm.
+            let mut kept = serde_json::Map::new();
+            for &(name, shape) in fields {
+                if let Some(value) = object.remove(name) {
+                    kept.insert(name.to_owned(), keep(value, shape));
                 }
-                return Ok(Value::Object(object));
             }
-        };
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<Key>()? {
-            match fields.iter().find(|(name, _)| *name == key.0) {
-                Some(&(_, shape)) => {
-                    let value = map.next_value_seed(Pruned(shape))?;
-                    object.insert(key.0.into_owned(), value);
-                }
-                None => map.next_value::<IgnoredAny>().map(drop)?,
-            }
+            Value::Object(kept)
         }
-        Ok(Value::Object(object))
-    }
-}
-
-/// An object key, borrowed from the payload unless it holds escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(key)))
-            }
-            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(key.to_owned())))
-            }
+        (Shape::List(item), Value::Array(items)) => {
+            Value::Array(items.into_iter().map(|value| keep(value, *item)).collect())
         }
-        // `deserialize_str`, as `Value` reads its keys: the same string checks.
-        deserializer.deserialize_str(KeyVisitor)
+        (_, value) => value,
     }
 }

@@ -2,19 +2,21 @@
 //! fields, as a [`Json`] borrowing the payload's strings, with no serde visitor per value and UTF-8 checked only where
 //! it can be wrong, inside strings that are not ASCII.
 //!
-//! Serde's visitors cost more than the JSON itself: the pruned serde read takes well over twice as long as serde_json
-//! skipping the same payload whole (`IgnoredAny`), and this path sits between the two. In policy.wasm, where every
-//! function entry and loop back-edge also checks the deadline, the difference is larger still.
+//! Serde's visitors cost more than the JSON itself: a pruning read through them takes well over twice as long as
+//! serde_json skipping the same payload whole (`IgnoredAny`), and this path sits between the two. In policy.wasm, where
+//! every function entry and loop back-edge also checks the deadline, the difference is larger still.
 //!
 //! The scanner's small steps are `#[inline(always)]`: in policy.wasm every call also checks the deadline and the
 //! stack, which costs more than the step itself.
 //!
-//! It answers only where the answer is certainly the serde path's; anything else is `None`, and the serde path reads
-//! the payload instead, with its exact values and errors. So it is strict where serde_json is (UTF-8, and every
-//! syntax rule `IgnoredAny` checks in a skipped value: literals, number grammar, string escapes and control
-//! characters, brackets, commas and colons, trailing characters) and leaves to serde_json what it does not do itself:
+//! It answers only where the answer is certainly a whole parse's, pruned, but for the faults in skipped values that
+//! `IgnoredAny` does not look for either (see [`super`]); anything else is `None`, and the whole parse reads the
+//! payload instead, with its exact values and errors. So it is strict where serde_json is (UTF-8, and every syntax rule
+//! `IgnoredAny` checks in a skipped value: literals, number grammar, string escapes and control characters, brackets,
+//! commas and colons, trailing characters) and leaves to serde_json what it does not do itself:
 //! - a kept number, or a kept string with escapes: serde_json parses exactly its text;
-//! - a key with an escape, and any nesting deeper than [`MAX_DEPTH`]: the whole payload goes to the serde path.
+//! - a key with an escape, and a kept value nested deeper than [`MAX_DEPTH`]: the whole payload goes to the whole
+//!   parse.
 
 use std::borrow::Cow;
 
@@ -24,11 +26,11 @@ use super::Shape;
 use crate::json::Json;
 use crate::swar;
 
-/// Nesting past this goes to the serde path, which enforces serde_json's own limit (128 levels for a kept value, none
-/// for a skipped one) exactly. Below it, that limit cannot be reached: a kept value is the one a whole parse holds.
+/// Kept values nested past this go to the whole parse, which enforces serde_json's own limit (128 levels) exactly.
+/// Below it, that limit cannot be reached: a kept value is the one a whole parse holds.
 const MAX_DEPTH: usize = 100;
 
-/// `json` (the whole payload) read with `shape`, or `None` where the serde path must decide.
+/// `json` (the whole payload) read with `shape`, or `None` where the whole parse must decide.
 pub(super) fn read(json: &[u8], shape: Shape) -> Option<Json<'_>> {
     let mut scanner = Scanner { bytes: json, at: 0 };
     let value = scanner.value(shape, 0)?;
@@ -119,7 +121,7 @@ impl<'a> Scanner<'a> {
                         let value = scanner.value(shape, depth)?;
                         object.push((name, value));
                     }
-                    None => scanner.skip_value(depth)?,
+                    None => scanner.skip_value()?,
                 },
             }
             Some(())
@@ -215,10 +217,13 @@ impl<'a> Scanner<'a> {
         serde_json::from_slice(&self.bytes[start..self.at]).ok()
     }
 
-    /// Skips one value inside `depth` containers, checking its syntax as serde_json's `IgnoredAny` does. Iterative,
-    /// like serde_json's: one bit per open container says whether it is an object.
-    fn skip_value(&mut self, depth: usize) -> Option<()> {
+    /// Skips one value, checking its syntax as serde_json's `IgnoredAny` does, which sets no depth limit. Iterative,
+    /// like serde_json's: one bit per open container says whether it is an object, 128 of them in a word, the words
+    /// of outer containers set aside in `outer` (only past 128 levels, so almost never allocated).
+    fn skip_value(&mut self) -> Option<()> {
+        const BITS: usize = u128::BITS as usize;
         let mut open_objects: u128 = 0;
+        let mut outer: Vec<u128> = Vec::new();
         let mut nesting = 0;
         loop {
             self.skip_whitespace();
@@ -229,10 +234,10 @@ impl<'a> Scanner<'a> {
             } else if !opens_a_container(byte) {
                 self.skip_scalar(byte)?;
             } else {
-                nesting += 1;
-                if depth + nesting > MAX_DEPTH {
-                    return None;
+                if nesting > 0 && nesting % BITS == 0 {
+                    outer.push(open_objects);
                 }
+                nesting += 1;
                 let is_object = byte == b'{';
                 open_objects = open_objects << 1 | u128::from(is_object);
                 self.at += 1;
@@ -240,8 +245,7 @@ impl<'a> Scanner<'a> {
                 let close = if is_object { b'}' } else { b']' };
                 if self.peek()? == close {
                     self.at += 1;
-                    nesting -= 1;
-                    open_objects >>= 1;
+                    close_container(&mut nesting, &mut open_objects, &mut outer)?;
                 } else {
                     if is_object {
                         self.skipped_key()?;
@@ -268,8 +272,7 @@ impl<'a> Scanner<'a> {
                     return None;
                 }
                 self.at += 1;
-                nesting -= 1;
-                open_objects >>= 1;
+                close_container(&mut nesting, &mut open_objects, &mut outer)?;
             }
         }
     }
@@ -402,6 +405,22 @@ impl<'a> Scanner<'a> {
 fn is_whitespace(byte: u8) -> bool {
     const WHITESPACE: u64 = 1 << b' ' | 1 << b'\n' | 1 << b'\t' | 1 << b'\r';
     byte <= b' ' && WHITESPACE >> byte & 1 == 1
+}
+
+/// Closes the innermost container [`Scanner::skip_value`] has open, bringing back the word of outer containers when
+/// the current one empties.
+#[inline(always)]
+fn close_container(
+    nesting: &mut usize,
+    open_objects: &mut u128,
+    outer: &mut Vec<u128>,
+) -> Option<()> {
+    *open_objects >>= 1;
+    *nesting -= 1;
+    if *nesting > 0 && *nesting % u128::BITS as usize == 0 {
+        *open_objects = outer.pop()?;
+    }
+    Some(())
 }
 
 /// Whether `byte` is `{` or `[` (0x7B and 0x5B, one bit apart).
