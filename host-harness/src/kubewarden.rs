@@ -1,55 +1,20 @@
 //! The Kubewarden wire types: what goes into a policy and what comes out of it, and the
 //! AdmissionReview response `kwctl run` prints.
 //!
-//! The policy side of these types lives in `kubewarden-policy-sdk`; they are restated here (rather than
-//! depending on the SDK, which is a guest-side crate) with the same field names the SDK serializes.
+//! What a policy answers is read into `kubewarden-policy-sdk`'s own types, as Kubewarden's policy-evaluator (kwctl,
+//! policy-server) reads it, so an answer host-harness accepts is one they accept. What the SDK has no type for on the
+//! host side, the AdmissionReview response and its JSON patch, is written here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A policy's verdict on one admission request: the SDK's `ValidationResponse`.
-///
-/// The SDK writes the Rust field names as they are (`mutated_object`, `audit_annotations`); the camelCase
-/// spellings are accepted too, so policies written against other SDKs that emit camelCase are understood.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValidationResponse {
-    /// True if the request is accepted.
-    pub accepted: bool,
-    /// Shown to the user, mostly on rejection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// HTTP-like status code shown with a rejection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<u16>,
-    /// The object as the policy wants it stored (mutating policies only).
-    #[serde(
-        default,
-        alias = "mutatedObject",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub mutated_object: Option<Value>,
-    /// Warnings returned to the API client.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
-    /// Key/value pairs recorded in the API server's audit log.
-    #[serde(
-        default,
-        alias = "auditAnnotations",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub audit_annotations: Option<HashMap<String, String>>,
-}
-
-/// A policy's verdict on its settings: the SDK's `SettingsValidationResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettingsValidation {
-    pub valid: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+/// A policy's verdict on one admission request.
+pub use kubewarden_policy_sdk::response::ValidationResponse;
+/// A policy's verdict on its settings.
+pub use kubewarden_policy_sdk::settings::SettingsValidationResponse as SettingsValidation;
 
 /// The payload of the waPC `validate` call: `{"request": <AdmissionRequest>, "settings": <settings>}`,
 /// which the SDK reads as its `ValidationRequest`.
@@ -186,17 +151,17 @@ mod tests {
     }
 
     #[test]
-    fn sdk_snake_case_and_camel_case_responses_both_parse() {
+    fn a_response_is_read_with_the_sdk_s_field_names() {
         let sdk: ValidationResponse = serde_json::from_str(
             r#"{"accepted":true,"mutated_object":{"a":1},"audit_annotations":{"k":"v"}}"#,
         )
         .unwrap();
-        let camel: ValidationResponse = serde_json::from_str(
-            r#"{"accepted":true,"mutatedObject":{"a":1},"auditAnnotations":{"k":"v"}}"#,
-        )
-        .unwrap();
-        assert_eq!(sdk, camel);
         assert_eq!(sdk.mutated_object, Some(json!({"a": 1})));
+        assert_eq!(sdk.audit_annotations.unwrap()["k"], "v");
+        // As policy-evaluator reads it: a camelCase field is an unknown one, ignored.
+        let camel: ValidationResponse =
+            serde_json::from_str(r#"{"accepted":true,"mutatedObject":{"a":1}}"#).unwrap();
+        assert_eq!(camel.mutated_object, None);
     }
 
     #[test]
