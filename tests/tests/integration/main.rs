@@ -4,6 +4,7 @@
 
 mod bypass;
 mod closed_pipe;
+mod library;
 mod limits;
 mod manifests;
 mod module_shape;

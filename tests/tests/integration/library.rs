@@ -1,29 +1,19 @@
-//! The real policy.wasm through the host library: protocol version, settings validation and verdicts
-//! round-trip, evaluations from many threads, mutate mode through a registered capability, and the time an
-//! instantiation plus evaluation takes (printed, never asserted: run with `--nocapture` to see it).
-
-mod policy_wasm;
-
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+//! The real policy.wasm through the host library, beyond the fixture tables of `requests`: the protocol version,
+//! settings validation round-tripping, one host evaluating from many threads (as `check` does), and mutate mode
+//! through a registered registry capability, down to the AdmissionReview's JSON patch.
 
 use base64::Engine as _;
-use host_harness::host::{Capabilities, HostOptions, ModuleOrigin, PolicyHost};
+use host_harness::host::{Capabilities, HostOptions, PolicyHost};
 use host_harness::kubewarden::admission_review_response;
 use host_harness::registry::RegistryArgs;
 use serde_json::{Value, json};
 
+use crate::support::{policy_host, policy_wasm};
+
 const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
 
 fn host() -> &'static PolicyHost {
-    static HOST: OnceLock<PolicyHost> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let options = HostOptions {
-            cache: false,
-            ..HostOptions::default()
-        };
-        PolicyHost::load(policy_wasm::policy_wasm(), options).expect("policy.wasm loads")
-    })
+    policy_host()
 }
 
 fn pod_request(image: &str) -> Value {
@@ -76,37 +66,6 @@ fn settings_validation_round_trips() {
 }
 
 #[test]
-fn unpinned_images_are_rejected_and_pinned_ones_accepted() {
-    let rejected = host()
-        .validate(&pod_request("nginx:1.27"), &json!({}))
-        .unwrap();
-    assert!(!rejected.accepted);
-    assert!(
-        rejected
-            .message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("nginx:1.27"),
-        "{rejected:?}"
-    );
-
-    let accepted = host()
-        .validate(&pod_request(&format!("nginx:1.27@{DIGEST}")), &json!({}))
-        .unwrap();
-    assert!(accepted.accepted, "{accepted:?}");
-    assert_eq!(accepted.mutated_object, None);
-}
-
-#[test]
-fn settings_reach_the_policy() {
-    let settings = json!({"exemptImages": ["nginx:*"]});
-    let exempt = host()
-        .validate(&pod_request("nginx:1.27"), &settings)
-        .unwrap();
-    assert!(exempt.accepted, "{exempt:?}");
-}
-
-#[test]
 fn verdicts_stay_right_across_threads() {
     std::thread::scope(|scope| {
         for thread in 0..4 {
@@ -142,7 +101,7 @@ fn mutate_mode_pins_through_the_registered_capability() {
         capabilities,
         ..HostOptions::default()
     };
-    let host = PolicyHost::load(policy_wasm::policy_wasm(), options).unwrap();
+    let host = PolicyHost::load(policy_wasm(), options).unwrap();
 
     let request = pod_request("nginx:1.27");
     let verdict = host
@@ -175,62 +134,5 @@ fn mutate_mode_pins_through_the_registered_capability() {
             .unwrap_or_default()
             .contains("redis:7"),
         "{unknown:?}"
-    );
-}
-
-/// Prints how long compiling, loading from the cache, and one instantiate-and-evaluate take for the real
-/// module. Figures only: a timed assertion would fail on a busy machine without meaning anything.
-#[test]
-fn measure_instantiate_and_evaluate() {
-    let wasm = std::fs::read(policy_wasm::policy_wasm()).unwrap();
-    let compiling = Instant::now();
-    let host = PolicyHost::from_bytes(
-        &wasm,
-        HostOptions {
-            cache: false,
-            ..HostOptions::default()
-        },
-    )
-    .unwrap();
-    let compile_time = compiling.elapsed();
-    assert_eq!(host.module_origin(), ModuleOrigin::Compiled);
-
-    let request = pod_request("nginx:1.27");
-    let settings = json!({});
-    // Warm up the pool's slots and the caches.
-    for _ in 0..20 {
-        host.validate(&request, &settings).unwrap();
-    }
-    const ROUNDS: usize = 500;
-    let mut times: Vec<Duration> = (0..ROUNDS)
-        .map(|_| {
-            let started = Instant::now();
-            let verdict = host.validate(&request, &settings).unwrap();
-            let elapsed = started.elapsed();
-            assert!(!verdict.accepted);
-            elapsed
-        })
-        .collect();
-    times.sort();
-    let mean = times.iter().sum::<Duration>() / ROUNDS as u32;
-    let instantiate_only = {
-        let started = Instant::now();
-        for _ in 0..ROUNDS {
-            host.protocol_version().unwrap();
-        }
-        started.elapsed() / ROUNDS as u32
-    };
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    eprintln!(
-        "policy.wasm ({} KiB), {profile} build of the host:\n  compile (Cranelift, no cache): {compile_time:.1?}\n  \
-         validate, fresh instance each time, {ROUNDS} rounds: mean {mean:.1?}, p50 {:.1?}, p99 {:.1?}\n  \
-         protocol_version (instantiate + init + one tiny call): mean {instantiate_only:.1?}",
-        wasm.len() / 1024,
-        times[ROUNDS / 2],
-        times[ROUNDS * 99 / 100],
     );
 }
