@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use require_digest::violation;
@@ -18,7 +19,9 @@ use crate::manifest::{
     self, Chunk, Document, InputError, InputPath, Limits, ManifestFile, ManifestObject, YamlError,
 };
 use crate::metadata::{Metadata, RequestTarget};
+use crate::registry::DigestSource;
 use crate::report::{CheckReport, FileReport, ObjectReport, Outcome, Violation};
+use crate::verify::verify_request;
 
 /// Input text read before its objects are checked: beyond a few files' worth, reading more only costs memory.
 pub const BATCH_BYTES: usize = 64 * 1024 * 1024;
@@ -31,6 +34,8 @@ pub struct CheckOptions {
     /// With metadata, only the objects its rules match are evaluated; the others are skipped.
     pub metadata: Option<Metadata>,
     pub limits: Limits,
+    /// `--verify-registry`: ask this source whether each pinned image's digest exists (see [`crate::verify`]).
+    pub verify: Option<Arc<dyn DigestSource>>,
 }
 
 /// Checks every input, in order.
@@ -200,7 +205,14 @@ fn check_object(
     } else {
         let uid = request_uid(&file.name, &object.pointer, object.line);
         let request = manifest::admission_request(object.value, identity, &uid);
-        match policy.validate(&request, &options.settings) {
+        let place = ObjectPlace {
+            document,
+            pointer: &object.pointer,
+            scalars: object.scalars.clone(),
+            line: object.line,
+            object: &request["object"],
+        };
+        let outcome = match policy.validate(&request, &options.settings) {
             Ok(response) if response.accepted => Outcome::Accepted {
                 warnings: response.warnings.unwrap_or_default(),
                 mutated: response.mutated_object.is_some(),
@@ -209,30 +221,19 @@ fn check_object(
                 let message = response
                     .message
                     .unwrap_or_else(|| "rejected (the policy gave no message)".to_owned());
-                let place = ObjectPlace {
-                    document,
-                    pointer: &object.pointer,
-                    scalars: object.scalars.clone(),
-                    line: object.line,
-                    object: &request["object"],
-                };
-                let violations = message
-                    .lines()
-                    .filter(|line| !line.trim().is_empty())
-                    .map(|line| Violation {
-                        line: place.line_of_violation(line),
-                        message: line.to_owned(),
-                    })
-                    .collect();
                 Outcome::Rejected {
+                    violations: place.violations(&message),
                     message,
-                    violations,
                     warnings: response.warnings.unwrap_or_default(),
                 }
             }
             Err(error) => Outcome::Error {
                 message: error.to_string(),
             },
+        };
+        match &options.verify {
+            Some(source) => with_registry_findings(outcome, &identity.kind, &request, source, &place),
+            None => outcome,
         }
     };
     ObjectReport {
@@ -242,6 +243,60 @@ fn check_object(
         namespace: identity.namespace.clone(),
         name: identity.name.clone(),
         outcome,
+    }
+}
+
+/// The policy's verdict with what `--verify-registry` found added: a digest its registry does not serve rejects the
+/// object, a moved tag warns, and a registry that cannot be asked makes the object an error (nothing is known).
+fn with_registry_findings(
+    outcome: Outcome,
+    kind: &str,
+    request: &Value,
+    source: &Arc<dyn DigestSource>,
+    place: &ObjectPlace,
+) -> Outcome {
+    if !matches!(outcome, Outcome::Accepted { .. } | Outcome::Rejected { .. }) {
+        return outcome;
+    }
+    let findings = verify_request(kind, request, source.as_ref());
+    if !findings.errors.is_empty() {
+        return Outcome::Error {
+            message: format!(
+                "cannot verify against the registry: {}",
+                findings.errors.join("; ")
+            ),
+        };
+    }
+    let (mut message, mut violations, mut warnings) = match outcome {
+        Outcome::Rejected {
+            message,
+            violations,
+            warnings,
+        } => (message, violations, warnings),
+        Outcome::Accepted {
+            mut warnings,
+            mutated,
+        } if findings.violations.is_empty() => {
+            warnings.extend(findings.warnings);
+            return Outcome::Accepted { warnings, mutated };
+        }
+        Outcome::Accepted { warnings, .. } => (String::new(), Vec::new(), warnings),
+        other => return other,
+    };
+    warnings.extend(findings.warnings);
+    if !findings.violations.is_empty() {
+        let added = findings.violations.join("\n");
+        violations.extend(place.violations(&added));
+        message = if message.is_empty() {
+            added
+        } else {
+            format!("{message}\n{added}")
+        };
+    }
+    Outcome::Rejected {
+        message,
+        violations,
+        warnings,
     }
 }
 
@@ -283,6 +338,18 @@ struct ObjectPlace<'a> {
 }
 
 impl ObjectPlace<'_> {
+    /// A rejection's message line by line, each placed at the line it is about.
+    fn violations(&self, message: &str) -> Vec<Violation> {
+        message
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| Violation {
+                line: self.line_of_violation(line),
+                message: line.to_owned(),
+            })
+            .collect()
+    }
+
     /// The line a violation is about. A line in require-digest's violation format (`require_digest::violation`,
     /// which writes and reads it) points at its site's image, or at the site itself when it has no image (a
     /// container with no `image:`); any other line (a malformed object, another policy's words) at the longest string

@@ -12,6 +12,7 @@
 //! - [`pin`]: rewriting manifests so every unpinned image is pinned, as the policy module decides.
 //! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
 //! - [`session`]: what every policy-running command does first: the module, its settings, the host's limits.
+//! - [`verify`]: `check --verify-registry`: whether pinned digests exist in their registries, and where tags point now.
 
 pub mod bench;
 pub mod check;
@@ -23,3 +24,4 @@ pub mod pin;
 pub mod registry;
 pub mod report;
 pub mod session;
+pub mod verify;

@@ -3,6 +3,7 @@
 //! only gathers these choices into a [`PolicySpec`]; everything here is plain library code, usable without clap.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -10,7 +11,7 @@ use serde_json::Value;
 
 use crate::host::{Capabilities, HostOptions, PolicyHost};
 use crate::manifest;
-use crate::registry::RegistryArgs;
+use crate::registry::{DigestSource, RegistryArgs};
 
 /// The policy a command runs, and under which limits.
 #[derive(Debug, Clone)]
@@ -99,8 +100,19 @@ impl PolicySpec {
     /// Loads the policy with the registry capability `registry` describes, and has it validate `settings`: invalid
     /// settings stop the command before anything is evaluated, with the policy's own message.
     pub fn load(&self, registry: &RegistryArgs, settings: &Value) -> anyhow::Result<PolicyHost> {
+        self.load_with_source(registry, settings)
+            .map(|(host, _)| host)
+    }
+
+    /// [`Self::load`], also returning the digest source the capability serves from, for a command that asks it
+    /// itself (`check --verify-registry`) and so shares its per-run cache with the policy's calls.
+    pub fn load_with_source(
+        &self,
+        registry: &RegistryArgs,
+        settings: &Value,
+    ) -> anyhow::Result<(PolicyHost, Arc<dyn DigestSource>)> {
         let mut capabilities = Capabilities::new();
-        registry.register(&mut capabilities)?;
+        let source = registry.register(&mut capabilities)?;
         let host = PolicyHost::load(&self.module_path()?, self.host_options(capabilities)?)?;
         let verdict = host
             .validate_settings(settings)
@@ -111,6 +123,6 @@ impl PolicySpec {
                 verdict.message.unwrap_or_default()
             );
         }
-        Ok(host)
+        Ok((host, source))
     }
 }

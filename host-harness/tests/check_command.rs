@@ -49,6 +49,7 @@ fn options(metadata: Option<Metadata>) -> CheckOptions {
         settings: json!({}),
         metadata,
         limits: Limits::default(),
+        verify: None,
     }
 }
 

@@ -140,7 +140,8 @@ fn digest_table(digests: &Value) -> Result<HashMap<String, String>, String> {
 /// One image of the object, as the policy judged it.
 struct ImageReport<'a> {
     site: &'a ImageSite<'a>,
-    /// `pinned`, `exempt`, `tolerated`, `violation` or `resolved` (pinned by resolveTags).
+    /// `pinned`, `exempt`, `tolerated`, `violation`, `warned` (tagDigestMismatch: warn) or `resolved` (pinned by
+    /// resolveTags).
     status: &'static str,
     /// The policy's own words about this image (after `<site> image "<image>" `), when it said something.
     reason: Option<String>,
@@ -158,6 +159,7 @@ impl<'a> ImageReport<'a> {
             ImageStatus::Exempt { .. } => ("exempt", status.said(), None),
             ImageStatus::Tolerated { .. } => ("tolerated", status.said(), None),
             ImageStatus::Violation { .. } => ("violation", status.said(), None),
+            ImageStatus::Warned { .. } => ("warned", status.said(), None),
             ImageStatus::Resolved { pinned } => (
                 "resolved",
                 Some("pinned by resolveTags to the digest its registry reported".to_string()),

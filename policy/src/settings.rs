@@ -23,10 +23,25 @@ pub struct Settings {
     pub allow_existing_violations: bool,
     /// Mutate mode: pin unpinned images to the digest the host's registry capability reports.
     pub resolve_tags: bool,
+    /// What to do when the tag of a `name:tag@digest` image now points to another digest than the one it pins.
+    pub tag_digest_mismatch: TagDigestMismatch,
 }
 
-const FIELDS: &str =
-    "exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags";
+/// `tagDigestMismatch`: whether the policy asks the registry capability for the tag of a `name:tag@digest` image, and
+/// what a tag that has moved to another digest (or cannot be resolved) means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TagDigestMismatch {
+    /// Do not ask: the digest alone decides what runs, the tag is only a label.
+    #[default]
+    Ignore,
+    /// Accept, with an admission warning.
+    Warn,
+    /// Refuse the object.
+    Reject,
+}
+
+const FIELDS: &str = "exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags, \
+                      tagDigestMismatch";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -36,6 +51,7 @@ impl Default for Settings {
             require_tag: false,
             allow_existing_violations: false,
             resolve_tags: false,
+            tag_digest_mismatch: TagDigestMismatch::Ignore,
         }
     }
 }
@@ -74,6 +90,19 @@ impl Settings {
                     settings.allow_existing_violations = boolean(field, value)?
                 }
                 "resolveTags" => settings.resolve_tags = boolean(field, value)?,
+                "tagDigestMismatch" => {
+                    settings.tag_digest_mismatch = match value.as_str() {
+                        Some("ignore") => TagDigestMismatch::Ignore,
+                        Some("warn") => TagDigestMismatch::Warn,
+                        Some("reject") => TagDigestMismatch::Reject,
+                        // Fail closed: a misspelt "Reject" must not quietly mean "ignore".
+                        _ => {
+                            return Err(format!(
+                                "{field} must be one of ignore, warn, reject, found {value}"
+                            ));
+                        }
+                    }
+                }
                 unknown => {
                     return Err(format!(
                         "unknown field {unknown:?} (the fields are {FIELDS})"

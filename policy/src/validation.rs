@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::json::Json;
 use crate::reference::{Digest, ImageReference};
 use crate::resolver::{DigestResolver, RememberingResolver};
-use crate::settings::Settings;
+use crate::settings::{Settings, TagDigestMismatch};
 use crate::text;
 use crate::workload::{ImageSite, Malformed, image_sites, pod_spec_location};
 
@@ -80,6 +80,8 @@ pub enum ImageStatus {
     Tolerated { reason: String },
     /// Not acceptable: `reason` says why ("is not pinned by a digest", "is invalid: …").
     Violation { reason: String },
+    /// Acceptable, with a warning that says why (`tagDigestMismatch: warn`).
+    Warned { reason: String },
     /// resolveTags pinned it: the image as the mutated object has it.
     Resolved { pinned: String },
 }
@@ -105,7 +107,9 @@ impl ImageStatus {
                 out.push_str(reason);
                 out.push_str(TOLERATED);
             }
-            ImageStatus::Violation { reason } => out.push_str(reason),
+            ImageStatus::Violation { reason } | ImageStatus::Warned { reason } => {
+                out.push_str(reason)
+            }
         }
     }
 }
@@ -204,9 +208,9 @@ fn check_request<'a>(
         match status {
             ImageStatus::Pinned => {}
             ImageStatus::Violation { .. } => violations.push(line(site, status)),
-            ImageStatus::Exempt { .. } | ImageStatus::Tolerated { .. } => {
-                warnings.push(line(site, status))
-            }
+            ImageStatus::Exempt { .. }
+            | ImageStatus::Tolerated { .. }
+            | ImageStatus::Warned { .. } => warnings.push(line(site, status)),
             ImageStatus::Resolved { pinned } => pins.push((site.image_pointer(), pinned.clone())),
         }
     }
@@ -238,10 +242,7 @@ fn verdict(
     if violations.is_empty() && warnings.is_empty() && pins.is_empty() {
         return Verdict::accept(); // the common case: nothing to say, so no subject to spell out
     }
-    let subject: String = [kind, " ", &object_name(request, object)]
-        .concat()
-        .escape_debug()
-        .collect();
+    let subject = subject(kind, request, object);
     let warnings = with_subject(&subject, warnings);
     if !violations.is_empty() {
         let message = with_subject(&subject, violations).join("\n");
@@ -260,6 +261,15 @@ fn verdict(
         object: mutated,
         warnings,
     }
+}
+
+/// The subject of the object's lines (`Deployment web`, see [`crate::violation`]): its kind and the name people know
+/// it by, escaped so that no name can add a line.
+pub fn subject(kind: &str, request: &Json, object: &Json) -> String {
+    [kind, " ", &object_name(request, object)]
+        .concat()
+        .escape_debug()
+        .collect()
 }
 
 /// Judges the image sites of one object, one at a time.
@@ -318,8 +328,11 @@ impl Judge<'_> {
             let reason = "has no tag (requireTag: write it as name:tag@digest)";
             return self.violation_unless_tolerated(site, image, reason.into());
         }
-        if pinned {
-            return ImageStatus::Pinned;
+        if let Some(digest) = reference.digest() {
+            return match (self.settings.tag_digest_mismatch, reference.tag()) {
+                (TagDigestMismatch::Ignore, _) | (_, None) => ImageStatus::Pinned,
+                (_, Some(tag)) => self.compare_tag(site, image, tag, &digest.to_string()),
+            };
         }
         if self.tolerated(site, image) {
             // Left as it was, like any tolerated image: allowExistingViolations means "do not touch legacy images".
@@ -339,6 +352,28 @@ impl Judge<'_> {
                     reason: format!("was resolved to an unacceptable digest {answer:?}: {reason}"),
                 },
             },
+        }
+    }
+
+    /// tagDigestMismatch: asks the resolver where the tag of `image` (`name:tag@digest`) points now, and says so
+    /// (a warning or a violation, as the setting asks) when that is not the pinned digest or cannot be known.
+    fn compare_tag(&self, site: &ImageSite, image: &str, tag: &str, pinned: &str) -> ImageStatus {
+        // The reference without its digest: a pinned reference would be answered with its own digest.
+        let tagged = image.rsplit_once('@').map_or(image, |(tagged, _)| tagged);
+        let reason = match self.resolver.manifest_digest(tagged) {
+            Ok(answer) if answer == pinned => return ImageStatus::Pinned,
+            Ok(answer) => format!(
+                "is stale: tag {tag} points to {}, the image pins {pinned}",
+                one_line(&answer)
+            ),
+            Err(error) => format!(
+                "is pinned, but its tag {tag} could not be resolved: {}",
+                one_line(&error)
+            ),
+        };
+        match self.settings.tag_digest_mismatch {
+            TagDigestMismatch::Reject => self.violation_unless_tolerated(site, image, reason),
+            _ => ImageStatus::Warned { reason },
         }
     }
 

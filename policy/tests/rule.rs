@@ -880,3 +880,89 @@ fn responses_read_as_the_sdk_s_own(
         assert_eq!(String::from_utf8(written).unwrap(), exact);
     }
 }
+
+/// tagDigestMismatch: a `name:tag@digest` image's tag is asked for (without the digest), and a tag that points
+/// elsewhere, or cannot be resolved, is a warning (warn) or a violation (reject). What is asked is asserted too: an
+/// image with no tag, an exempt image and the default (ignore) ask nothing.
+#[rstest]
+#[case::ignore_asks_nothing("ignore", "nginx:1.27@PINNED", &[("nginx:1.27", "MOVED")], "accept", "", &[])]
+#[case::warn_tag_unchanged("warn", "nginx:1.27@PINNED", &[("nginx:1.27", "PINNED")], "accept", "", &["nginx:1.27"])]
+#[case::reject_tag_unchanged("reject", "nginx:1.27@PINNED", &[("nginx:1.27", "PINNED")], "accept", "", &["nginx:1.27"])]
+#[case::warn_tag_moved(
+    "warn", "nginx:1.27@PINNED", &[("nginx:1.27", "MOVED")], "warn",
+    r#"Pod web: container "app" (spec.containers[0]) image "nginx:1.27@PINNED" is stale: tag 1.27 points to MOVED, the image pins PINNED"#,
+    &["nginx:1.27"]
+)]
+#[case::reject_tag_moved(
+    "reject", "nginx:1.27@PINNED", &[("nginx:1.27", "MOVED")], "reject",
+    r#"Pod web: container "app" (spec.containers[0]) image "nginx:1.27@PINNED" is stale: tag 1.27 points to MOVED, the image pins PINNED"#,
+    &["nginx:1.27"]
+)]
+#[case::warn_tag_unresolvable(
+    "warn", "registry.example.com/app:4.8.1@PINNED", &[], "warn",
+    r#"Pod web: container "app" (spec.containers[0]) image "registry.example.com/app:4.8.1@PINNED" is pinned, but its tag 4.8.1 could not be resolved: no digest is known for "registry.example.com/app:4.8.1""#,
+    &["registry.example.com/app:4.8.1"]
+)]
+#[case::reject_tag_unresolvable(
+    "reject", "registry.example.com/app:4.8.1@PINNED", &[], "reject",
+    r#"Pod web: container "app" (spec.containers[0]) image "registry.example.com/app:4.8.1@PINNED" is pinned, but its tag 4.8.1 could not be resolved: no digest is known for "registry.example.com/app:4.8.1""#,
+    &["registry.example.com/app:4.8.1"]
+)]
+#[case::digest_only_has_no_tag_to_ask("reject", "nginx@PINNED", &[("nginx", "MOVED")], "accept", "", &[])]
+#[case::exempt_images_are_not_asked("reject", "busybox:1.36@PINNED", &[], "exempt", "", &[])]
+fn tag_digest_mismatch(
+    #[case] mode: &str,
+    #[case] image: &str,
+    #[case] table: &[(&str, &str)],
+    #[case] verdict: &str,
+    #[case] line: &str,
+    #[case] asked: &[&str],
+) {
+    let pinned_digest = format!("sha256:{}", hex(64));
+    let moved_digest = format!("sha256:{}", "e".repeat(64));
+    let spell = |text: &str| {
+        text.replace("PINNED", &pinned_digest)
+            .replace("MOVED", &moved_digest)
+    };
+    let table: Vec<(String, String)> = table
+        .iter()
+        .map(|(image, digest)| (image.to_string(), spell(digest)))
+        .collect();
+    let table: Vec<(&str, &str)> = table.iter().map(|(i, d)| (i.as_str(), d.as_str())).collect();
+    let resolver = CountingTable::new(&table);
+    let settings = Settings::from_json(
+        &json!({"tagDigestMismatch": mode, "exemptImages": ["docker.io/library/busybox:*"]}),
+    )
+    .unwrap();
+    let request = create("Pod", pod_spec_with("containers", "app", &spell(image)));
+    let judged = validate_request(&request, &settings, &resolver);
+    let line = spell(line);
+    match verdict {
+        "accept" => assert_eq!(acceptance_warnings(judged), Vec::<String>::new()),
+        "warn" => assert_eq!(acceptance_warnings(judged), [line]),
+        "exempt" => assert!(acceptance_warnings(judged)[0].contains("is exempt by pattern")),
+        _ => assert_eq!(rejection(judged), line),
+    }
+    assert_eq!(*resolver.asked.borrow(), asked);
+}
+
+#[test]
+fn tag_digest_mismatch_reject_tolerates_what_the_old_object_had() {
+    let pinned_image = pinned("nginx:1.27");
+    let resolver = CountingTable::new(&[("nginx:1.27", &format!("sha256:{}", "e".repeat(64)))]);
+    let settings = Settings::from_json(
+        &json!({"tagDigestMismatch": "reject", "allowExistingViolations": true}),
+    )
+    .unwrap();
+    let spec = json!({"containers": [{"name": "app", "image": pinned_image}]});
+    let warnings = acceptance_warnings(validate_request(
+        &update("Pod", spec.clone(), spec),
+        &settings,
+        &resolver,
+    ));
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].ends_with("the image pins sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef; tolerated: the old object has the same image (allowExistingViolations)"),
+        "{warnings:?}"
+    );
+}

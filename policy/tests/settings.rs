@@ -4,7 +4,7 @@
 use require_digest::entry;
 use require_digest::reference::Algorithm;
 use require_digest::resolver::TableResolver;
-use require_digest::settings::{Settings, glob_matches};
+use require_digest::settings::{Settings, TagDigestMismatch, glob_matches};
 use rstest::rstest;
 use serde_json::{Value, json};
 
@@ -17,6 +17,7 @@ fn defaults() {
     );
     assert!(defaults.exempt_images.is_empty());
     assert!(!defaults.require_tag && !defaults.allow_existing_violations && !defaults.resolve_tags);
+    assert_eq!(defaults.tag_digest_mismatch, TagDigestMismatch::Ignore);
     assert_eq!(Settings::from_json(&json!({})), Ok(Settings::default()));
     assert_eq!(Settings::from_json(&Value::Null), Ok(Settings::default()));
     assert_eq!(
@@ -33,6 +34,7 @@ fn every_field_is_read() {
         "requireTag": true,
         "allowExistingViolations": true,
         "resolveTags": true,
+        "tagDigestMismatch": "reject",
     }));
     assert_eq!(
         settings,
@@ -42,13 +44,14 @@ fn every_field_is_read() {
             require_tag: true,
             allow_existing_violations: true,
             resolve_tags: true,
+            tag_digest_mismatch: TagDigestMismatch::Reject,
         })
     );
 }
 
 #[rstest]
-#[case::unknown_field(json!({"requireTags": true}), r#"unknown field "requireTags" (the fields are exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags)"#)]
-#[case::snake_case_field(json!({"require_tag": true}), r#"unknown field "require_tag" (the fields are exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags)"#)]
+#[case::unknown_field(json!({"requireTags": true}), r#"unknown field "requireTags" (the fields are exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags, tagDigestMismatch)"#)]
+#[case::snake_case_field(json!({"require_tag": true}), r#"unknown field "require_tag" (the fields are exemptImages, allowedAlgorithms, requireTag, allowExistingViolations, resolveTags, tagDigestMismatch)"#)]
 #[case::require_tag_string(json!({"requireTag": "yes"}), "requireTag must be a boolean, found a string")]
 #[case::allow_existing_violations_number(json!({"allowExistingViolations": 1}), "allowExistingViolations must be a boolean, found a number")]
 #[case::resolve_tags_list(json!({"resolveTags": [true]}), "resolveTags must be a boolean, found a list")]
@@ -61,8 +64,21 @@ fn every_field_is_read() {
 #[case::uppercase_algorithm(json!({"allowedAlgorithms": ["SHA256"]}), r#"allowedAlgorithms[0]: "SHA256" is not one of sha256, sha384, sha512"#)]
 #[case::algorithms_object(json!({"allowedAlgorithms": {"sha256": true}}), "allowedAlgorithms must be a list of strings, found an object")]
 #[case::settings_list(json!(["requireTag"]), "settings must be an object, found a list")]
+#[case::tag_digest_mismatch_capitalized(json!({"tagDigestMismatch": "Reject"}), r#"tagDigestMismatch must be one of ignore, warn, reject, found "Reject""#)]
+#[case::tag_digest_mismatch_unknown(json!({"tagDigestMismatch": "deny"}), r#"tagDigestMismatch must be one of ignore, warn, reject, found "deny""#)]
+#[case::tag_digest_mismatch_boolean(json!({"tagDigestMismatch": true}), "tagDigestMismatch must be one of ignore, warn, reject, found true")]
+#[case::tag_digest_mismatch_empty(json!({"tagDigestMismatch": ""}), "tagDigestMismatch must be one of ignore, warn, reject, found \"\"")]
 fn invalid_settings_name_the_field(#[case] settings: Value, #[case] message: &str) {
     assert_eq!(Settings::from_json(&settings), Err(message.to_string()));
+}
+
+#[rstest]
+#[case::ignore("ignore", TagDigestMismatch::Ignore)]
+#[case::warn("warn", TagDigestMismatch::Warn)]
+#[case::reject("reject", TagDigestMismatch::Reject)]
+fn tag_digest_mismatch_values(#[case] written: &str, #[case] expected: TagDigestMismatch) {
+    let settings = Settings::from_json(&json!({ "tagDigestMismatch": written })).unwrap();
+    assert_eq!(settings.tag_digest_mismatch, expected);
 }
 
 fn validate_settings(payload: &str) -> Value {

@@ -44,6 +44,12 @@ pub struct CheckArgs {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 
+    /// Ask each pinned image's registry whether its digest exists (a missing one is a violation) and where its tag
+    /// points now (a moved tag is a warning); with --digests, a digest exists when the map has it. Without this flag
+    /// `check` contacts no registry for pinned images.
+    #[arg(long)]
+    pub verify_registry: bool,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -72,7 +78,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.policy.verbose;
     let spec = args.policy.spec();
     let settings = spec.settings()?;
-    let host = spec.load(&args.registry, &settings)?;
+    let (host, source) = spec.load_with_source(&args.registry, &settings)?;
 
     let metadata = match &args.metadata {
         Some(path) => Some(Metadata::from_file(path)?),
@@ -97,6 +103,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         settings,
         metadata,
         limits: Limits::default(),
+        verify: args.verify_registry.then_some(source),
     };
     let report = check(expand_paths(&args.paths), &host, &options);
     if verbose {

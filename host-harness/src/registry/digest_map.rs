@@ -93,6 +93,26 @@ impl DigestMap {
             })
     }
 
+    /// `--verify-registry` offline: whether the map knows the digest a pinned image (`name[:tag]@digest`) names,
+    /// as the digest of any tag of the same repository. `Ok(None)` when it does, `Ok(Some(why))` when not.
+    pub fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
+        let reference = parse_image(image)?;
+        let Some(digest) = reference.digest() else {
+            return Ok(None);
+        };
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        // Keys are normalized `registry/repository:tag` (the map holds no digests), so the last `:` ends the name.
+        let known = self.by_reference.iter().any(|(key, value)| {
+            value == digest && key.rsplit_once(':').is_some_and(|(name, _)| name == repository)
+        });
+        Ok((!known).then(|| {
+            format!(
+                "the offline digest map {} has {digest} for no tag of {repository}",
+                self.path.display()
+            )
+        }))
+    }
+
     /// How many images the map holds.
     pub fn len(&self) -> usize {
         self.by_reference.len()
@@ -205,6 +225,31 @@ mod tests {
         );
         let error = map.digest("Not An Image").unwrap_err().to_string();
         assert!(error.contains("not a valid image reference"), "{error}");
+    }
+
+    #[test]
+    fn a_digest_is_known_when_the_map_has_it_for_a_tag_of_the_same_repository() {
+        let map = parse(&format!("nginx:1.27: {DIGEST_A}\nredis:7: {DIGEST_B}\n")).unwrap();
+        for known in [
+            format!("nginx@{DIGEST_A}"),
+            format!("nginx:1.26@{DIGEST_A}"),
+            format!("docker.io/library/nginx:1.27@{DIGEST_A}"),
+            "nginx:1.27".to_string(),
+        ] {
+            assert_eq!(map.missing_manifest(&known), Ok(None), "{known}");
+        }
+        assert_eq!(
+            map.missing_manifest(&format!("nginx:1.27@{DIGEST_B}")),
+            Ok(Some(format!(
+                "the offline digest map digests.yaml has {DIGEST_B} for no tag of docker.io/library/nginx"
+            )))
+        );
+        // Another repository's digest is not this one's.
+        assert!(
+            map.missing_manifest(&format!("ghcr.io/library/nginx@{DIGEST_A}"))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -39,17 +39,29 @@ pub const OPERATION: &str = "v1/manifest_digest";
 pub trait DigestSource: Send + Sync + fmt::Debug {
     /// The digest of `image` (as written in a manifest): `sha256:<64 hex>` or another OCI digest.
     fn digest(&self, image: &str) -> Result<String, ResolveError>;
+
+    /// Whether the manifest a pinned image (`name[:tag]@digest`) names exists (`check --verify-registry`): `Ok(None)`
+    /// when it does, `Ok(Some(why))` when the source knows it does not, an error when it cannot tell.
+    fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError>;
 }
 
 impl DigestSource for RegistryResolver {
     fn digest(&self, image: &str) -> Result<String, ResolveError> {
         RegistryResolver::digest(self, image)
     }
+
+    fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
+        RegistryResolver::missing_manifest(self, image)
+    }
 }
 
 impl DigestSource for DigestMap {
     fn digest(&self, image: &str) -> Result<String, ResolveError> {
         DigestMap::digest(self, image)
+    }
+
+    fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
+        DigestMap::missing_manifest(self, image)
     }
 }
 

@@ -111,6 +111,32 @@ impl RegistryResolver {
             .map_err(|error| error.with_image(image))
     }
 
+    /// Whether the registry serves the manifest a pinned image (`name[:tag]@digest`) names: a HEAD by digest (the
+    /// tag plays no part), cached for the run. `Ok(None)` when it is served, `Ok(Some(why))` when the registry says
+    /// it does not know it (the manifest or the repository); an image without a digest has nothing to check.
+    pub fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
+        let reference = parse_image(image)?;
+        let Some(digest) = reference.digest() else {
+            return Ok(None);
+        };
+        let by_digest = Reference::with_digest(
+            reference.registry().to_string(),
+            reference.repository().to_string(),
+            digest.to_string(),
+        );
+        let outcome = {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(cache.entry(by_digest.whole()).or_default())
+        };
+        match outcome.get_or_init(|| self.fetch(image, &by_digest)) {
+            Ok(_) => Ok(None),
+            Err(ResolveError::NotFound {
+                registry, detail, ..
+            }) => Ok(Some(format!("registry {registry} has {detail}"))),
+            Err(error) => Err(error.clone().with_image(image)),
+        }
+    }
+
     /// How many resolutions went to a registry (cache misses), for tests and measurements.
     pub fn registry_requests(&self) -> usize {
         self.registry_requests.load(Ordering::Relaxed)
@@ -249,13 +275,15 @@ impl RegistryResolver {
                     .collect::<Vec<_>>()
                     .join("; ");
                 let repository = reference.repository();
-                let tag = reference.tag().unwrap_or("latest");
                 match envelope.errors.first().map(|error| &error.code) {
                     Some(OciErrorCode::ManifestUnknown | OciErrorCode::NotFound) => {
                         ResolveError::NotFound {
                             image,
                             registry,
-                            detail: format!("no tag {tag} in repository {repository} ({messages})"),
+                            detail: format!(
+                                "no {} in repository {repository} ({messages})",
+                                manifest_asked(reference)
+                            ),
                         }
                     }
                     Some(OciErrorCode::NameUnknown) => ResolveError::NotFound {
@@ -275,9 +303,9 @@ impl RegistryResolver {
                 image,
                 registry,
                 detail: format!(
-                    "HTTP 404 for {}:{}",
-                    reference.repository(),
-                    reference.tag().unwrap_or("latest")
+                    "no {} in repository {} (HTTP 404)",
+                    manifest_asked(reference),
+                    reference.repository()
                 ),
             },
             OciDistributionError::ServerError { code, message, .. } => ResolveError::Registry {
@@ -331,6 +359,15 @@ impl Session {
         } else {
             self.runtime.block_on(future)
         }
+    }
+}
+
+/// What a manifest request asked for: `manifest sha256:…` when the reference has a digest (the registry is asked by
+/// digest then), else `tag 1.27`.
+fn manifest_asked(reference: &Reference) -> String {
+    match reference.digest() {
+        Some(digest) => format!("manifest {digest}"),
+        None => format!("tag {}", reference.tag().unwrap_or("latest")),
     }
 }
 

@@ -311,3 +311,36 @@ pub fn served_digest(
     head.digest
         .unwrap_or_else(|| panic!("{registry}/{repository_and_tag}: no Docker-Content-Digest"))
 }
+
+/// Builds one more single-platform image from `seed` and pushes it to the open registry as `repository_and_tag`
+/// (`registry.sh push`, with skopeo): the digest the registry now serves for the tag. Pushing another seed under the
+/// same tag moves the tag.
+pub fn push(registries: &Registries, repository_and_tag: &str, seed: &str) -> String {
+    let output = Command::new("bash")
+        .arg(script())
+        .args(["push", "open", repository_and_tag, "single", seed])
+        .env("RD_REGISTRY_STATE_DIR", &registries.state_dir)
+        .output()
+        .expect("run e2e/registry.sh push");
+    assert!(
+        output.status.success(),
+        "registry.sh push {repository_and_tag}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let digest = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(digest.starts_with("sha256:"), "registry.sh push printed {digest:?}");
+    digest
+}
+
+/// Deletes a manifest by digest with the registry's delete API (registry.sh enables deletion): the HTTP status,
+/// 202 when it was deleted.
+pub fn delete_manifest(registry: &str, repository: &str, digest: &str) -> u16 {
+    let response = request(
+        registry,
+        "DELETE",
+        &format!("/v2/{repository}/manifests/{digest}"),
+        None,
+    );
+    let (head, _) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    parse_head(head).status
+}

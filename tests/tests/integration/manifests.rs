@@ -167,6 +167,7 @@ fn the_library_gives_every_fixture_object_its_recorded_verdict() {
             Metadata::from_file(&repo_root().join("metadata.yml")).expect("metadata.yml loads"),
         ),
         limits: Limits::default(),
+        verify: None,
     };
     let report = check(expand_paths(&[manifests_dir()]), policy_host(), &options);
     let mut json = Vec::new();

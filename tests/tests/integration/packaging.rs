@@ -547,6 +547,42 @@ fn the_forms_defaults_are_valid_settings_and_each_question_reaches_the_module() 
     }
 }
 
+#[test]
+fn every_option_of_an_enum_question_is_a_valid_setting_and_nothing_else_is() {
+    let questions = questions().questions;
+    let tag_digest_mismatch = questions
+        .iter()
+        .find(|question| question.variable == "tagDigestMismatch")
+        .expect("questions-ui.yml asks for tagDigestMismatch");
+    assert_eq!(tag_digest_mismatch.kind, "enum");
+    assert_eq!(tag_digest_mismatch.default, json!("ignore"));
+    assert_eq!(
+        tag_digest_mismatch.options.as_deref(),
+        Some(&["ignore".to_string(), "warn".into(), "reject".into()][..])
+    );
+    for question in questions.iter().filter(|question| question.kind == "enum") {
+        for option in question.options.as_deref().unwrap_or_default() {
+            assert_valid_settings(
+                &json!({ &question.variable: option }),
+                &format!("option {option:?} of {}", question.variable),
+            );
+        }
+        // Fail closed: a value the form does not offer (here, one capitalized) is refused, naming the setting.
+        let offered = question.options.as_deref().unwrap_or_default();
+        let capitalized = offered[0][..1].to_uppercase() + &offered[0][1..];
+        let verdict = policy_host()
+            .validate_settings(&json!({ &question.variable: capitalized }))
+            .expect("validate_settings runs");
+        let message = verdict.message.unwrap_or_default();
+        assert!(
+            !verdict.valid && message.contains(&question.variable),
+            "{}: {capitalized:?} should be refused; got valid={} {message:?}",
+            question.variable,
+            verdict.valid
+        );
+    }
+}
+
 /// An example policy under examples/, read as a generic document.
 struct Example {
     path: PathBuf,
