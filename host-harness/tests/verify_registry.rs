@@ -96,7 +96,7 @@ fn a_deleted_digest_is_a_violation_at_the_image_line_in_every_format() {
     assert_eq!(before.status.code(), Some(0), "{}", text(&before.stderr));
     assert_eq!(
         json_report(&before)["files"][0]["objects"][0],
-        json!({"line": 1, "apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "verdict": "accepted"})
+        json!({"line": 1, "api_version": "apps/v1", "kind": "Deployment", "name": "web", "verdict": "accepted"})
     );
 
     assert_eq!(
@@ -327,8 +327,8 @@ fn tag_digest_mismatch_at_admission_asks_the_registry_for_the_tag() {
     // A tag the registry does not have: a warning under warn, a rejection naming the error under reject.
     let untagged = format!("{}/verify/admission:9.9@{pinned}", registries.open);
     let unresolvable = format!(
-        "{site} image {untagged:?} is pinned, but its tag 9.9 could not be resolved: {0}/verify/admission:9.9: not \
-         found in registry {0}: no tag 9.9 in repository verify/admission (manifest unknown)",
+        "{site} image {untagged:?} is pinned, but its tag 9.9 could not be resolved: error invoking host capability \
+         oci.manifest_digest: Host error: {0}/verify/admission:9.9: not found in registry {0}: no tag 9.9 in repository verify/admission (manifest unknown)",
         registries.open
     );
     let warned = admit(registries, "warn", &untagged);
