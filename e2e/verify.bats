@@ -88,7 +88,7 @@ push() { # REPO:TAG SEED — prints the digest the registry now serves for the t
   [ "$status" -eq 0 ]
   run "$HARNESS" check "$POLICY" --verify-registry --digests "$TMP/digests.yaml" "$TMP/unknown.yaml"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"$TMP/unknown.yaml:10: "*"is pinned to a digest that does not exist: the offline digest map $TMP/digests.yaml has $unknown for no tag of registry.example.com/app"* ]]
+  [[ "$output" == *"$TMP/unknown.yaml:10: "*"is pinned to a digest that does not exist: the offline digest map $TMP/digests.yaml has it under no tag of registry.example.com/app"* ]]
 }
 
 @test "tagDigestMismatch warns or rejects at admission when the tag has moved" {

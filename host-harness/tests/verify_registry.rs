@@ -242,7 +242,7 @@ fn with_a_digest_map_a_digest_exists_when_the_map_has_it() {
         json!([{"line": IMAGE_LINE, "message": format!(
             "Deployment web: container \"app\" (spec.template.spec.containers[1]) image \
              \"registry.example.com/app:1.0@{unknown}\" is pinned to a digest that does not exist: the offline \
-             digest map {} has {unknown} for no tag of registry.example.com/app",
+             digest map {} has it under no tag of registry.example.com/app",
             map.display()
         )}])
     );

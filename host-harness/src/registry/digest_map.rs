@@ -107,7 +107,7 @@ impl DigestMap {
         });
         Ok((!known).then(|| {
             format!(
-                "the offline digest map {} has {digest} for no tag of {repository}",
+                "the offline digest map {} has it under no tag of {repository}",
                 self.path.display()
             )
         }))
@@ -240,9 +240,10 @@ mod tests {
         }
         assert_eq!(
             map.missing_manifest(&format!("nginx:1.27@{DIGEST_B}")),
-            Ok(Some(format!(
-                "the offline digest map digests.yaml has {DIGEST_B} for no tag of docker.io/library/nginx"
-            )))
+            Ok(Some(
+                "the offline digest map digests.yaml has it under no tag of docker.io/library/nginx"
+                    .to_string()
+            ))
         );
         // Another repository's digest is not this one's.
         assert!(
