@@ -232,7 +232,9 @@ fn check_object(
             },
         };
         match &options.verify {
-            Some(source) => with_registry_findings(outcome, &identity.kind, &request, source, &place),
+            Some(source) => {
+                with_registry_findings(outcome, &identity.kind, &request, source, &place)
+            }
             None => outcome,
         }
     };

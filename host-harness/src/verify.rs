@@ -65,7 +65,9 @@ pub fn verify_request(kind: &str, request: &Value, source: &dyn DigestSource) ->
                     Ok(now) if now == pinned => {}
                     Ok(now) => warnings.push(line(
                         site,
-                        &format!("tag {tag} now points to {now}; the pinned digest is still served"),
+                        &format!(
+                            "tag {tag} now points to {now}; the pinned digest is still served"
+                        ),
                     )),
                     Err(error) => warnings.push(line(
                         site,

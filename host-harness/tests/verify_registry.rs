@@ -130,7 +130,9 @@ fn a_deleted_digest_is_a_violation_at_the_image_line_in_every_format() {
     );
     let github = text(&check(registries, &file, &["--verify-registry"], "github").stdout);
     assert!(
-        github.contains(&format!(",line={IMAGE_LINE},title=Deployment web rejected::{message}")),
+        github.contains(&format!(
+            ",line={IMAGE_LINE},title=Deployment web rejected::{message}"
+        )),
         "{github}"
     );
     let sarif: Value =

@@ -928,7 +928,10 @@ fn tag_digest_mismatch(
         .iter()
         .map(|(image, digest)| (image.to_string(), spell(digest)))
         .collect();
-    let table: Vec<(&str, &str)> = table.iter().map(|(i, d)| (i.as_str(), d.as_str())).collect();
+    let table: Vec<(&str, &str)> = table
+        .iter()
+        .map(|(i, d)| (i.as_str(), d.as_str()))
+        .collect();
     let resolver = CountingTable::new(&table);
     let settings = Settings::from_json(
         &json!({"tagDigestMismatch": mode, "exemptImages": ["docker.io/library/busybox:*"]}),

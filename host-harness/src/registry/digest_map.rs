@@ -103,7 +103,10 @@ impl DigestMap {
         let repository = format!("{}/{}", reference.registry(), reference.repository());
         // Keys are normalized `registry/repository:tag` (the map holds no digests), so the last `:` ends the name.
         let known = self.by_reference.iter().any(|(key, value)| {
-            value == digest && key.rsplit_once(':').is_some_and(|(name, _)| name == repository)
+            value == digest
+                && key
+                    .rsplit_once(':')
+                    .is_some_and(|(name, _)| name == repository)
         });
         Ok((!known).then(|| {
             format!(

@@ -328,7 +328,10 @@ pub fn push(registries: &Registries, repository_and_tag: &str, seed: &str) -> St
         String::from_utf8_lossy(&output.stderr)
     );
     let digest = String::from_utf8(output.stdout).unwrap().trim().to_string();
-    assert!(digest.starts_with("sha256:"), "registry.sh push printed {digest:?}");
+    assert!(
+        digest.starts_with("sha256:"),
+        "registry.sh push printed {digest:?}"
+    );
     digest
 }
 
