@@ -224,7 +224,7 @@ impl<'a> Scanner<'a> {
         const BITS: usize = u128::BITS as usize;
         let mut open_objects: u128 = 0;
         let mut outer: Vec<u128> = Vec::new();
-        let mut nesting = 0;
+        let mut nesting: usize = 0;
         loop {
             self.skip_whitespace();
             // Tested one by one, most frequent first, not as a `match`: see [`opens_a_container`].
@@ -234,7 +234,7 @@ impl<'a> Scanner<'a> {
             } else if !opens_a_container(byte) {
                 self.skip_scalar(byte)?;
             } else {
-                if nesting > 0 && nesting % BITS == 0 {
+                if nesting > 0 && nesting.is_multiple_of(BITS) {
                     outer.push(open_objects);
                 }
                 nesting += 1;
@@ -417,7 +417,7 @@ fn close_container(
 ) -> Option<()> {
     *open_objects >>= 1;
     *nesting -= 1;
-    if *nesting > 0 && *nesting % u128::BITS as usize == 0 {
+    if *nesting > 0 && nesting.is_multiple_of(u128::BITS as usize) {
         *open_objects = outer.pop()?;
     }
     Some(())
