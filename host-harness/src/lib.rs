@@ -10,6 +10,7 @@
 //! - [`check`]: the CI check over many objects, in parallel.
 //! - [`report`]: output formats for `check`.
 //! - [`pin`]: rewriting manifests so every unpinned image is pinned, as the policy module decides.
+//! - [`place`]: the line of a file a rejection's line points at, the same for `check` and `pin`.
 //! - [`registry`]: the OCI registry capability (image → digest), from a real registry or an offline map.
 //! - [`session`]: what every policy-running command does first: the module, its settings, the host's limits.
 //! - [`verify`]: `check --verify-registry`: whether pinned digests exist in their registries, and where tags point now.
@@ -21,6 +22,7 @@ pub mod kubewarden;
 pub mod manifest;
 pub mod metadata;
 pub mod pin;
+pub mod place;
 pub mod registry;
 pub mod report;
 pub mod session;

@@ -10,7 +10,7 @@ use crate::text;
 use crate::workload::{ImageSite, Malformed, image_sites, pod_spec_location};
 
 pub use crate::violation::MAX_LISTED;
-use crate::violation::{push_site, with_subject};
+use crate::violation::{UNACCEPTABLE_DIGEST, UNRESOLVED, push_site, with_subject};
 
 /// Ends a warning about an image allowExistingViolations let through.
 const TOLERATED: &str = "; tolerated: the old object has the same image (allowExistingViolations)";
@@ -342,14 +342,14 @@ impl Judge<'_> {
         }
         match self.resolver.manifest_digest(image) {
             Err(error) => ImageStatus::Violation {
-                reason: format!("could not be resolved to a digest: {}", one_line(&error)),
+                reason: format!("{UNRESOLVED}: {}", one_line(&error)),
             },
             Ok(answer) => match Digest::parse(&answer, &self.settings.allowed_algorithms) {
                 Ok(digest) => ImageStatus::Resolved {
                     pinned: format!("{image}@{digest}"),
                 },
                 Err(reason) => ImageStatus::Violation {
-                    reason: format!("was resolved to an unacceptable digest {answer:?}: {reason}"),
+                    reason: format!("{UNACCEPTABLE_DIGEST} {answer:?}: {reason}"),
                 },
             },
         }

@@ -27,6 +27,14 @@ use crate::workload::SiteKind;
 /// How many lines one answer lists before `… and N more`: enough to fix a workload, short enough for `kubectl`.
 pub const MAX_LISTED: usize = 20;
 
+/// How a reason starts when resolveTags asked for an image's digest and the lookup failed (the registry's or the
+/// digest map's error follows). Unlike every other reason, it is about the lookup, not about the object as written:
+/// `pin` tells the two apart by it ([`ViolationLine::is_failed_lookup`]).
+pub const UNRESOLVED: &str = "could not be resolved to a digest";
+
+/// How a reason starts when the lookup answered a digest the rule does not accept: a failed lookup too.
+pub const UNACCEPTABLE_DIGEST: &str = "was resolved to an unacceptable digest";
+
 /// Appends `<site> (<path>) image "<image>" `: the start of the line about one image site, which the reason ends
 /// (the subject is added by [`with_subject`]).
 pub fn push_site(line: &mut String, site: &ImageSite) {
@@ -87,6 +95,13 @@ impl ViolationLine {
         pointer
     }
 
+    /// Whether the reason is a failed digest lookup ([`UNRESOLVED`], [`UNACCEPTABLE_DIGEST`]) rather than something
+    /// wrong with the object as written (no image, an invalid or unrendered one, a missing tag): the one kind of
+    /// violation that asking again, or another registry, can clear.
+    pub fn is_failed_lookup(&self) -> bool {
+        self.reason.starts_with(UNRESOLVED) || self.reason.starts_with(UNACCEPTABLE_DIGEST)
+    }
+
     /// The JSON pointer of the image string at the site: `…/containers/0/image`, `…/volumes/0/image/reference`.
     pub fn image_pointer(&self) -> String {
         let mut pointer = self.pointer();
@@ -120,6 +135,15 @@ pub fn parse_line(line: &str) -> Option<ViolationLine> {
         from = subject_end + 2;
     }
     None
+}
+
+/// Whether `line` is the `<subject>: … and N more` line [`with_subject`] ends a capped list with: the sites it
+/// stands for are not named, so a tool that needs them all asks again without the ones it was told about.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn is_more_line(line: &str) -> bool {
+    line.split_once(": … and ")
+        .and_then(|(_, rest)| rest.strip_suffix(" more"))
+        .is_some_and(|count| !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -6,7 +6,9 @@ use require_digest::json::Json;
 use require_digest::resolver::TableResolver;
 use require_digest::settings::Settings;
 use require_digest::validation::{Verdict, validate_request};
-use require_digest::violation::{ViolationLine, parse_line, push_site, with_subject};
+use require_digest::violation::{
+    MAX_LISTED, ViolationLine, is_more_line, parse_line, push_site, with_subject,
+};
 use require_digest::workload::{SiteKind, image_sites, pod_spec_location};
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -177,4 +179,83 @@ fn every_line_of_a_real_rejection_reads_back() {
 #[case::a_path_with_spaces("Pod x: container \"a\" (spec containers) image \"b\" bad")]
 fn other_lines_are_not_violation_lines(#[case] line: &str) {
     assert_eq!(parse_line(line), None);
+}
+
+/// In mutate mode, a failed lookup is told apart from what is wrong with the object as written: `pin` leaves the
+/// latter as is and fails on the former.
+#[test]
+fn failed_lookups_are_told_apart_from_the_rest() {
+    let request = json!({
+        "operation": "CREATE",
+        "kind": { "group": "", "version": "v1", "kind": "Pod" },
+        "object": {
+            "metadata": { "name": "p" },
+            "spec": { "containers": [
+                { "name": "resolves", "image": "app:1.0" },
+                { "name": "missing", "image": "app:9.9" },
+                { "name": "patch-only" },
+                { "name": "unrendered", "image": "$IMAGE" },
+                { "name": "bad-digest", "image": "app@sha256:abc" },
+            ] },
+        },
+    });
+    let settings = Settings::from_json(&json!({ "resolveTags": true })).unwrap();
+    let resolver = TableResolver::new(
+        [("app:1.0".to_string(), format!("sha256:{}", "a".repeat(64)))].into(),
+    );
+    let Verdict::Reject { message, .. } = validate_request(&request, &settings, &resolver) else {
+        panic!("rejected");
+    };
+    let failed: Vec<(String, bool)> = message
+        .lines()
+        .map(|line| {
+            let parsed = parse_line(line).unwrap_or_else(|| panic!("unreadable: {line}"));
+            (parsed.path, parsed.is_failed_lookup())
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("spec.containers[1]".to_string(), true),
+            ("spec.containers[2]".to_string(), false),
+            ("spec.containers[3]".to_string(), false),
+            ("spec.containers[4]".to_string(), false),
+        ],
+        "{message}"
+    );
+    let Verdict::Reject { message, .. } =
+        validate_request(&request, &settings, &FixedDigest("md5:00"))
+    else {
+        panic!("rejected");
+    };
+    let first = parse_line(message.lines().next().unwrap()).unwrap();
+    assert!(
+        first.reason.starts_with("was resolved to an unacceptable digest") && first.is_failed_lookup(),
+        "{message}"
+    );
+}
+
+/// Answers every image with the same digest, however malformed.
+struct FixedDigest(&'static str);
+
+impl require_digest::resolver::DigestResolver for FixedDigest {
+    fn manifest_digest(&self, _image: &str) -> Result<String, String> {
+        Ok(self.0.to_string())
+    }
+}
+
+#[test]
+fn the_cap_line_is_recognised_and_nothing_else_is() {
+    let lines: Vec<String> = (0..MAX_LISTED + 3).map(|i| format!("line {i}")).collect();
+    let capped = with_subject("Deployment web", lines);
+    assert_eq!(capped.last().unwrap(), "Deployment web: … and 3 more");
+    assert!(is_more_line(capped.last().unwrap()));
+    assert!(capped[..MAX_LISTED].iter().all(|line| !is_more_line(line)));
+    for other in [
+        "Deployment web: … and  more",
+        "Deployment web: … and 3 more!",
+        "Deployment web: container \"a\" (spec.containers[0]) has no image",
+    ] {
+        assert!(!is_more_line(other), "{other}");
+    }
 }

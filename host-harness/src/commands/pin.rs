@@ -8,8 +8,12 @@
 //! Standard output carries only file content, so it can be piped: the unified diff with `--dry-run`, the pinned
 //! text for `-`. What was pinned, every error and the summary go to standard error.
 //!
-//! Exit status: 0 done (with `--check`: nothing to pin); 1 with `--check` when some image would be pinned;
-//! 2 when any file could not be pinned (that file is then untouched) or the command could not run.
+//! A rejection pinning cannot fix (a container with no image, an unrendered image) is reported as `left as is` on its
+//! line and does not stop its file: the file's other images are pinned.
+//!
+//! Exit status: 0 done (with `--check`: nothing to pin), whatever else the policy rejects; 1 with `--check` when some
+//! image would be pinned; 2 when any file failed (a digest lookup, reading or writing it: that file is then
+//! untouched) or the command could not run.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -22,7 +26,7 @@ use serde_json::Value;
 
 use host_harness::host::PolicyHost;
 use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
-use host_harness::pin::{self, PinError, PinnedImage};
+use host_harness::pin::{self, PinError, PinFailure, PinnedImage};
 use host_harness::registry::RegistryArgs;
 
 use crate::cli::PolicyArgs;
@@ -62,11 +66,13 @@ enum Mode {
 /// What happened to one input.
 struct FileResult {
     name: String,
-    outcome: Result<Pinned, Vec<PinError>>,
+    outcome: Result<Pinned, PinFailure>,
 }
 
 struct Pinned {
     images: Vec<PinnedImage>,
+    /// Rejections pinning cannot fix.
+    left_as_is: Vec<PinError>,
     /// `--dry-run`: the diff; `-`: the text to print.
     stdout: Option<String>,
 }
@@ -104,37 +110,54 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
         "would pin"
     };
     for result in &results {
-        match &result.outcome {
+        let name = &result.name;
+        // Each file's lines in file order; a line without a number (a file-wide error) first.
+        let mut lines: Vec<(Option<usize>, String)> = Vec::new();
+        let left_as_is = match &result.outcome {
             Ok(pinned) => {
                 // With --dry-run the diff shows each image already.
-                let images = if mode == Mode::DryRun {
-                    &[][..]
-                } else {
-                    &pinned.images[..]
-                };
-                for image in images {
-                    writeln!(
-                        stderr,
-                        "{}:{}: {verb} {} -> {}",
-                        result.name, image.line, image.old, image.new
-                    )?;
+                if mode != Mode::DryRun {
+                    lines.extend(pinned.images.iter().map(|image| {
+                        (
+                            Some(image.line),
+                            format!(
+                                "{name}:{}: {verb} {} -> {}",
+                                image.line, image.old, image.new
+                            ),
+                        )
+                    }));
                 }
-                if let Some(text) = &pinned.stdout {
-                    stdout
-                        .write_all(text.as_bytes())
-                        .context("writing to stdout")?;
-                }
+                &pinned.left_as_is
             }
-            Err(errors) => {
-                for error in errors {
-                    match error.line {
-                        Some(line) => {
-                            writeln!(stderr, "error: {}:{line}: {}", result.name, error.message)?
-                        }
-                        None => writeln!(stderr, "error: {}: {}", result.name, error.message)?,
-                    }
-                }
+            Err(failure) => {
+                lines.extend(failure.errors.iter().map(|error| {
+                    let text = match error.line {
+                        Some(line) => format!("error: {name}:{line}: {}", error.message),
+                        None => format!("error: {name}: {}", error.message),
+                    };
+                    (error.line, text)
+                }));
+                &failure.left_as_is
             }
+        };
+        lines.extend(left_as_is.iter().map(|note| {
+            let text = match note.line {
+                Some(line) => format!("{name}:{line}: left as is: {}", note.message),
+                None => format!("{name}: left as is: {}", note.message),
+            };
+            (note.line, text)
+        }));
+        lines.sort_by_key(|(line, _)| *line);
+        for (_, text) in lines {
+            writeln!(stderr, "{text}")?;
+        }
+        if let Ok(Pinned {
+            stdout: Some(text), ..
+        }) = &result.outcome
+        {
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
     }
     stdout.flush().context("writing to stdout")?;
@@ -159,10 +182,13 @@ fn pin_input(
 ) -> FileResult {
     let failed = |name: String, error: InputError| FileResult {
         name,
-        outcome: Err(vec![PinError {
-            line: error.line,
-            message: error.message,
-        }]),
+        outcome: Err(PinFailure {
+            errors: vec![PinError {
+                line: error.line,
+                message: error.message,
+            }],
+            left_as_is: Vec::new(),
+        }),
     };
     let path = match input {
         Ok(path) => path,
@@ -175,10 +201,10 @@ fn pin_input(
     };
     let plan = match pin::plan_file(&file, host, settings, Limits::default()) {
         Ok(plan) => plan,
-        Err(errors) => {
+        Err(failure) => {
             return FileResult {
                 name,
-                outcome: Err(errors),
+                outcome: Err(failure),
             };
         }
     };
@@ -196,10 +222,13 @@ fn pin_input(
             ) {
                 return FileResult {
                     name,
-                    outcome: Err(vec![PinError {
-                        line: None,
-                        message: error.to_string(),
-                    }]),
+                    outcome: Err(PinFailure {
+                        errors: vec![PinError {
+                            line: None,
+                            message: error.to_string(),
+                        }],
+                        left_as_is: plan.left_as_is,
+                    }),
                 };
             }
             None
@@ -210,6 +239,7 @@ fn pin_input(
         name,
         outcome: Ok(Pinned {
             images: plan.pinned,
+            left_as_is: plan.left_as_is,
             stdout,
         }),
     }
@@ -231,6 +261,7 @@ struct Report {
     unchanged_files: usize,
     failed_files: usize,
     errors: usize,
+    left_as_is: usize,
 }
 
 impl Report {
@@ -241,24 +272,30 @@ impl Report {
             unchanged_files: 0,
             failed_files: 0,
             errors: 0,
+            left_as_is: 0,
         };
         for result in results {
             match &result.outcome {
-                Ok(pinned) if pinned.images.is_empty() => report.unchanged_files += 1,
                 Ok(pinned) => {
-                    report.pinned_files += 1;
-                    report.images += pinned.images.len();
+                    if pinned.images.is_empty() {
+                        report.unchanged_files += 1;
+                    } else {
+                        report.pinned_files += 1;
+                        report.images += pinned.images.len();
+                    }
+                    report.left_as_is += pinned.left_as_is.len();
                 }
-                Err(errors) => {
+                Err(failure) => {
                     report.failed_files += 1;
-                    report.errors += errors.len();
+                    report.errors += failure.errors.len();
+                    report.left_as_is += failure.left_as_is.len();
                 }
             }
         }
         report
     }
 
-    /// `pinned 3 images in 2 files; 5 files unchanged; 0 errors`.
+    /// `pinned 3 images in 2 files; 5 files unchanged; 0 errors`, then `; 2 rejections left as is` when there are.
     fn summary(&self, verb: &str) -> String {
         let mut line = format!(
             "{verb} {} in {}; {} unchanged; {}",
@@ -271,6 +308,12 @@ impl Report {
             line.push_str(&format!(
                 " ({} left untouched)",
                 plural(self.failed_files, "file")
+            ));
+        }
+        if self.left_as_is > 0 {
+            line.push_str(&format!(
+                "; {} left as is",
+                plural(self.left_as_is, "rejection")
             ));
         }
         line

@@ -7,11 +7,16 @@
 //! the quoting style it was written in (see [`scalar`]). Comments, key order, indentation, anchors and the other
 //! documents of the file stay byte-identical, as does a Flux `# {"$imagepolicy": …}` marker after the image.
 //!
-//! A file is all or nothing: if the module rejects any of its objects (an image that does not resolve, or one that
-//! is badly pinned already), or an image cannot be rewritten faithfully (a block scalar, a scalar over several
-//! lines, an alias whose anchor is not an image), the file is left untouched and every reason is reported.
-//! Before anything is written, the new text is parsed again and must read back as exactly the module's objects.
-//! Files are written by [`write::replace_file`], atomically.
+//! What pinning cannot fix does not stop the rest: when the module rejects an object for its images as written (a
+//! container with no image, an unrendered `$IMAGE`, an invalid reference), each such line is reported as left as is,
+//! and the object is asked about again without the sites it named, so that its other images are pinned. The module
+//! still decides everything; `pin` only takes out of the question what it was told it cannot change.
+//!
+//! A real failure makes the file all or nothing: if a digest lookup fails (the registry's or the digest map's
+//! error), the module cannot evaluate an object, or an image cannot be rewritten faithfully (a block scalar, a
+//! scalar over several lines, an alias whose anchor is not an image), the file is left untouched and every reason is
+//! reported. Before anything is written, the new text is parsed again and must read back as exactly the module's
+//! objects. Files are written by [`write::replace_file`], atomically.
 
 pub mod scalar;
 pub mod write;
@@ -22,8 +27,11 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde_json::Value;
 
+use require_digest::violation;
+
 use crate::host::PolicyHost;
 use crate::manifest::{self, Document, Limits, ManifestFile, ManifestObject};
+use crate::place::ObjectPlace;
 use scalar::RenderError;
 
 pub use write::{TEMP_SUFFIX, WriteError, is_temp_file_name, replace_file};
@@ -39,7 +47,7 @@ pub struct PinnedImage {
     pub new: String,
 }
 
-/// One reason a file cannot be pinned.
+/// One reason a file cannot be pinned, or one rejection pinning cannot fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinError {
     /// 1-based line the reason is about, when it has one.
@@ -63,6 +71,27 @@ pub struct FilePlan {
     pub new_text: String,
     /// The images pinned, in file order.
     pub pinned: Vec<PinnedImage>,
+    /// The lines of the module's rejections that pinning cannot fix (a container with no image, an unrendered or
+    /// invalid image…), in file order: the file is pinned around them.
+    pub left_as_is: Vec<PinError>,
+}
+
+/// Why a file is left untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinFailure {
+    /// The failures (never empty), in file order.
+    pub errors: Vec<PinError>,
+    /// What the file would have left as is besides, in file order.
+    pub left_as_is: Vec<PinError>,
+}
+
+impl PinFailure {
+    fn of(errors: Vec<PinError>) -> Self {
+        PinFailure {
+            errors,
+            left_as_is: Vec::new(),
+        }
+    }
 }
 
 /// The settings `pin` evaluates with: the given ones with `resolveTags: true`, which makes the module pin.
@@ -86,12 +115,12 @@ pub fn plan_file(
     policy: &PolicyHost,
     settings: &Value,
     limits: Limits,
-) -> Result<FilePlan, Vec<PinError>> {
+) -> Result<FilePlan, PinFailure> {
     let mut documents = manifest::load_documents(file, limits).map_err(|error| {
-        vec![PinError {
+        PinFailure::of(vec![PinError {
             line: error.line,
             message: format!("not valid YAML or JSON: {}", error.message),
-        }]
+        }])
     })?;
     // The documents as they must read after the rewrite: as read, with the module's changes applied.
     let mut expected: Vec<Value> = documents
@@ -122,17 +151,13 @@ pub fn plan_file(
         .collect();
 
     let mut errors = Vec::new();
+    let mut left_as_is = Vec::new();
     let mut edits: Vec<Edit> = Vec::new();
     let mut any_change = false;
     for (index, answer) in answers {
-        let changes = match answer {
-            ObjectAnswer::Refused(reasons) => {
-                errors.extend(reasons);
-                continue;
-            }
-            ObjectAnswer::Changes(changes) => changes,
-        };
-        for change in changes {
+        errors.extend(answer.errors);
+        left_as_is.extend(answer.left_as_is);
+        for change in answer.changes {
             any_change = true;
             if let Some(slot) = expected[index].pointer_mut(&change.pointer) {
                 *slot = Value::String(change.new.clone());
@@ -171,14 +196,16 @@ pub fn plan_file(
             }
         }
     }
+    left_as_is.sort_by_key(|note| note.line);
     if !errors.is_empty() {
         errors.sort_by_key(|error| error.line);
-        return Err(errors);
+        return Err(PinFailure { errors, left_as_is });
     }
     if edits.is_empty() && !any_change {
         return Ok(FilePlan {
             new_text: file.text.clone(),
             pinned: Vec::new(),
+            left_as_is,
         });
     }
 
@@ -192,10 +219,14 @@ pub fn plan_file(
     }
     new_text.push_str(&file.text[copied_to..]);
 
-    verify_rewrite(file, &new_text, &documents, &expected, limits)?;
+    verify_rewrite(file, &new_text, &documents, &expected, limits).map_err(|errors| PinFailure {
+        errors,
+        left_as_is: left_as_is.clone(),
+    })?;
     Ok(FilePlan {
         new_text,
         pinned: edits.into_iter().map(|edit| edit.pinned).collect(),
+        left_as_is,
     })
 }
 
@@ -213,11 +244,15 @@ struct Change {
     new: String,
 }
 
-enum ObjectAnswer {
-    /// The module accepted the object, pinning these strings (none when it was already fine).
-    Changes(Vec<Change>),
-    /// The module rejected it, could not evaluate it, or changed it in a way that is not a string rewrite.
-    Refused(Vec<PinError>),
+/// What the module says about one object.
+#[derive(Default)]
+struct ObjectAnswer {
+    /// The strings it pinned.
+    changes: Vec<Change>,
+    /// Its rejections that pinning cannot fix.
+    left_as_is: Vec<PinError>,
+    /// Failures: a lookup that failed, an evaluation that did not finish, a change pin does not write back.
+    errors: Vec<PinError>,
 }
 
 fn ask_module(
@@ -229,63 +264,215 @@ fn ask_module(
 ) -> ObjectAnswer {
     let uid = format!("host-harness-pin-{document_index}{}", object.pointer);
     let request = manifest::admission_request(object.value, &object.identity, &uid);
-    let sent = &request["object"];
-    // Registry lookups do not count against the evaluation deadline (the host pauses it during host calls, and
-    // each lookup has its own timeout), so one evaluation is enough however slow the registry is.
-    let response = match policy.validate(&request, settings) {
-        Ok(response) => response,
-        Err(error) => {
-            let message = format!(
-                "{}: the policy could not evaluate it: {error}",
-                object.identity.describe()
-            );
-            return ObjectAnswer::Refused(vec![PinError::at(object.line, message)]);
-        }
+    // The same mapping as `check`'s, so that both name the same line for the same violation.
+    let place = ObjectPlace {
+        document,
+        pointer: &object.pointer,
+        scalars: object.scalars.clone(),
+        line: object.line,
+        object: &request["object"],
     };
-    if !response.accepted {
+    let mut answer = ObjectAnswer::default();
+    // The sites the module rejected for what pinning cannot fix, by their pointer in the object: taken out of the
+    // object it is asked about next, so that it answers about the others.
+    let mut set_aside: Vec<String> = Vec::new();
+    loop {
+        let asked = SetAside::from(&request, &set_aside);
+        // Registry lookups do not count against the evaluation deadline (the host pauses it during host calls, and
+        // each lookup has its own timeout), so one evaluation is enough however slow the registry is.
+        let response = match policy.validate(asked.request(&request), settings) {
+            Ok(response) => response,
+            Err(error) => {
+                let message = format!(
+                    "{}: the policy could not evaluate it: {error}",
+                    object.identity.describe()
+                );
+                answer.errors.push(PinError::at(object.line, message));
+                return answer;
+            }
+        };
+        if response.accepted {
+            if let Some(mutated) = response.mutated_object {
+                let before = &asked.request(&request)["object"];
+                take_changes(&asked, before, &mutated, (&object.pointer, &object.identity), document, &mut answer);
+            }
+            return answer;
+        }
         let message = response
             .message
             .unwrap_or_else(|| "rejected (the policy gave no message)".to_owned());
-        let place = ObjectPlace {
-            document,
-            pointer: &object.pointer,
-            line: object.line,
-            object: sent,
-        };
-        let reasons = message
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| PinError::at(place.line_of(line), line))
-            .collect();
-        return ObjectAnswer::Refused(reasons);
+        let mut named = Vec::new();
+        for line in message.lines().filter(|line| !line.trim().is_empty()) {
+            // The sites a capped list leaves out are named when the module is asked again without the listed ones.
+            if violation::is_more_line(line) {
+                continue;
+            }
+            let Some(site) = violation::parse_line(line) else {
+                // A malformed object, or words of another policy: no site to set aside, nothing pin can change.
+                answer
+                    .left_as_is
+                    .push(PinError::at(place.line_of_violation(line), line));
+                return answer;
+            };
+            let asked_pointer = site.pointer();
+            let pointer = asked.pointer_in_object(&asked_pointer);
+            // Written as the module would write it about the object as it is in the file.
+            let line = if pointer == asked_pointer {
+                line.to_owned()
+            } else {
+                line.replacen(
+                    &format!("({})", site.path),
+                    &format!("({})", dotted_path(&pointer)),
+                    1,
+                )
+            };
+            let reason = PinError::at(place.line_of_violation(&line), line);
+            if site.is_failed_lookup() {
+                answer.errors.push(reason);
+            } else {
+                answer.left_as_is.push(reason);
+            }
+            named.push(pointer);
+        }
+        // A failed lookup fails the file: asking about the rest would change nothing that is written.
+        if !answer.errors.is_empty() || named.is_empty() {
+            return answer;
+        }
+        set_aside.extend(named);
     }
-    let Some(mutated) = response.mutated_object else {
-        return ObjectAnswer::Changes(Vec::new());
-    };
-    let mut changes = Vec::new();
-    let mut refusals = Vec::new();
-    for (pointer, before, after) in differences(sent, &mutated) {
+}
+
+/// The strings the module changed between the object it was asked about and `mutated`, as changes of the object in
+/// the file; any other change is an error.
+fn take_changes(
+    asked: &SetAside,
+    before: &Value,
+    mutated: &Value,
+    (object_pointer, identity): (&str, &manifest::ObjectIdentity),
+    document: &Document,
+    answer: &mut ObjectAnswer,
+) {
+    for (pointer, before, after) in differences(before, mutated) {
+        let pointer = format!("{object_pointer}{}", asked.pointer_in_object(&pointer));
         match (before, after) {
-            (Some(Value::String(old)), Some(Value::String(new))) => changes.push(Change {
-                pointer: format!("{}{pointer}", object.pointer),
+            (Some(Value::String(old)), Some(Value::String(new))) => answer.changes.push(Change {
+                pointer,
                 old: old.clone(),
                 new: new.clone(),
             }),
-            _ => refusals.push(PinError::at(
-                line_near(document, &format!("{}{pointer}", object.pointer)),
-                format!(
-                    "{}: the policy changed {} in a way pin does not write back (it rewrites strings only)",
-                    object.identity.describe(),
-                    if pointer.is_empty() { "the whole object" } else { &pointer }
-                ),
-            )),
+            _ => {
+                let within = &pointer[object_pointer.len()..];
+                answer.errors.push(PinError::at(
+                    line_near(document, &pointer),
+                    format!(
+                        "{}: the policy changed {} in a way pin does not write back (it rewrites strings only)",
+                        identity.describe(),
+                        if within.is_empty() { "the whole object" } else { within }
+                    ),
+                ))
+            }
         }
     }
-    if refusals.is_empty() {
-        ObjectAnswer::Changes(changes)
-    } else {
-        ObjectAnswer::Refused(refusals)
+}
+
+/// A request whose object has some of its image sites (containers, image volumes) taken out of their lists, and the
+/// way back from a pointer in that object to the same place in the object as written.
+struct SetAside {
+    /// The request asked about; `None` when nothing is set aside (the request as it is, not copied).
+    request: Option<Value>,
+    /// Each list something was taken out of, with the indexes (in the object) of the items it kept.
+    kept: Vec<(String, Vec<usize>)>,
+}
+
+impl SetAside {
+    /// `request` with the list items at `sites` (JSON pointers in its object, `<list>/<index>`) taken out.
+    fn from(request: &Value, sites: &[String]) -> SetAside {
+        if sites.is_empty() {
+            return SetAside {
+                request: None,
+                kept: Vec::new(),
+            };
+        }
+        let mut request = request.clone();
+        let object = &mut request["object"];
+        let mut taken: Vec<(String, Vec<usize>)> = Vec::new();
+        for site in sites {
+            let Some((list, index)) = site
+                .rsplit_once('/')
+                .and_then(|(list, index)| Some((list, index.parse::<usize>().ok()?)))
+            else {
+                continue;
+            };
+            match taken.iter_mut().find(|(known, _)| known == list) {
+                Some((_, indexes)) => indexes.push(index),
+                None => taken.push((list.to_owned(), vec![index])),
+            }
+        }
+        let mut kept = Vec::new();
+        for (list, indexes) in taken {
+            let Some(Value::Array(items)) = object.pointer_mut(&list) else {
+                continue;
+            };
+            let survivors: Vec<usize> = (0..items.len())
+                .filter(|index| !indexes.contains(index))
+                .collect();
+            let mut index = 0;
+            items.retain(|_| {
+                index += 1;
+                !indexes.contains(&(index - 1))
+            });
+            kept.push((list, survivors));
+        }
+        SetAside {
+            request: Some(request),
+            kept,
+        }
     }
+
+    /// The request to ask about: `original` when nothing is set aside.
+    fn request<'a>(&'a self, original: &'a Value) -> &'a Value {
+        self.request.as_ref().unwrap_or(original)
+    }
+
+    /// The pointer, in the whole object, of the place at `pointer` in the object with sites set aside.
+    fn pointer_in_object(&self, pointer: &str) -> String {
+        for (list, survivors) in &self.kept {
+            let Some(rest) = pointer
+                .strip_prefix(list.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+            else {
+                continue;
+            };
+            let (index, tail) = rest.split_once('/').map_or((rest, ""), |(index, tail)| (index, tail));
+            if let Some(&original) = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| survivors.get(index))
+            {
+                let tail = if tail.is_empty() { String::new() } else { format!("/{tail}") };
+                return format!("{list}/{original}{tail}");
+            }
+        }
+        pointer.to_owned()
+    }
+}
+
+/// A site's JSON pointer as the violation format writes its path: `/spec/containers/3` → `spec.containers[3]`.
+fn dotted_path(pointer: &str) -> String {
+    let mut path = String::new();
+    for segment in pointer.split('/').skip(1) {
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            path.push('[');
+            path.push_str(segment);
+            path.push(']');
+        } else {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(segment);
+        }
+    }
+    path
 }
 
 /// Parses the new text and checks that it reads as exactly the expected documents: the one guarantee that the
@@ -405,34 +592,6 @@ fn differences<'a>(
 fn push_segment(pointer: &mut String, key: &str) {
     pointer.push('/');
     pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-}
-
-/// An object in its document, for placing the lines of a rejection.
-struct ObjectPlace<'a> {
-    document: &'a Document,
-    /// The object's JSON pointer within the document (`""`, or `/items/3` in a List).
-    pointer: &'a str,
-    line: usize,
-    /// The object as sent to the policy.
-    object: &'a Value,
-}
-
-impl ObjectPlace<'_> {
-    /// The line of the longest string of the object that the message quotes (require-digest quotes the image it
-    /// is about, `image "nginx:1.27" …`), else the object's line.
-    fn line_of(&self, message: &str) -> usize {
-        self.document
-            .scalars_within(self.pointer)
-            .filter_map(|scalar| {
-                let pointer = self.document.pointer_of(scalar);
-                let within_object = pointer.strip_prefix(self.pointer)?;
-                let text = self.object.pointer(within_object)?.as_str()?;
-                (text.len() >= 3 && message.contains(&format!("{text:?}")))
-                    .then_some((text.len(), scalar.line))
-            })
-            .max_by_key(|&(length, line)| (length, std::cmp::Reverse(line)))
-            .map_or(self.line, |(_, line)| line)
-    }
 }
 
 #[cfg(test)]
