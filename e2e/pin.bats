@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The pin workflow as a user runs it, with the built CLI against real registries on loopback (e2e/registry.sh):
-# check fails -> pin --dry-run shows the diff -> pin -> check passes -> pin --check exits 0.
+# check fails -> pin --dry-run shows the diff -> pin -> check passes -> pin --check exits 0; and a kustomize tree
+# where pin leaves what it cannot fix as is and --check still reaches 0.
 # The tests of this file run in order on one copy of tests/fixtures/pin/before/.
 
 bats_require_minimum_version 1.5.0
@@ -116,4 +117,36 @@ YAML
   [ "$status" -eq 0 ]
   [ "$output" = "$(sed "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g" "$PIN_FIXTURES/after/apps/web.yaml")" ]
   [[ "$stderr" == *"pinned 3 images in 1 file; 0 files unchanged; 0 errors" ]]
+}
+
+@test "a kustomize tree: pin pins the base and the sidecars, leaves the patch and the placeholders as is, then --check passes" {
+  kustomize="$BATS_TEST_TMPDIR/kustomize"
+  cp -r "$PIN_FIXTURES/kustomize/before" "$kustomize"
+  grep -rl '127\.0\.0\.1:5000/' "$kustomize" | xargs sed -i "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g"
+  cd "$kustomize"
+
+  run pin_tree --check .
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"would pin 4 images in 3 files; 4 files unchanged; 0 errors; 5 rejections left as is" ]]
+
+  run pin_tree .
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"./overlays/production/resources.yaml:12: left as is: Deployment web: container \"web\" (spec.template.spec.containers[0]) has no image"* ]]
+  [[ "$output" == *"./overlays/preview/deployment.yaml:11: left as is: Deployment preview: container \"app\" (spec.template.spec.containers[0]) image \"\$IMAGE\" looks unrendered"* ]]
+  [[ "$output" == *"./overlays/preview/deployment.yaml:15: left as is: "*"image \"ko://github.com/acme/shop/cmd/builder\" is invalid"* ]]
+  [[ "$output" == *"./overlays/preview/deployment.yaml:32: left as is: CronJob report: "*"<PROJECT_ID>"* ]]
+  [[ "$output" == *"pinned 4 images in 3 files; 4 files unchanged; 0 errors; 5 rejections left as is" ]]
+  expected="$BATS_TEST_TMPDIR/expected"
+  cp -r "$PIN_FIXTURES/kustomize/after" "$expected"
+  grep -rl '127\.0\.0\.1:5000/' "$expected" | xargs sed -i "s#127\.0\.0\.1:5000/#$RD_REGISTRY_OPEN/#g"
+  diff -r "$expected" "$kustomize"
+
+  run pin_tree --check .
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"would pin 0 images in 0 files; 7 files unchanged; 0 errors; 5 rejections left as is" ]]
+
+  # check keeps rejecting what pin left as is.
+  run check_tree
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"resources.yaml:12: Deployment web: container \"web\" (spec.template.spec.containers[0]) has no image"* ]]
 }

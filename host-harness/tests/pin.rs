@@ -3,8 +3,9 @@
 //!
 //! tests/fixtures/pin/before/ must become exactly after/ (byte for byte); `--check` and `--dry-run` change nothing;
 //! a stopped registry, a missing image, missing credentials and scalars pin cannot rewrite faithfully leave their
-//! file untouched with an error naming the image and why (exit 2); credentials come from a Docker config and the
-//! password appears in no output.
+//! file untouched with an error naming the image and why (exit 2), while a rejection pinning cannot fix (a badly
+//! pinned image) is left as is and the file's other images are pinned; credentials come from a Docker config and
+//! the password appears in no output.
 
 mod policy_wasm;
 #[macro_use]
@@ -560,13 +561,6 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
             "error: {file}:9: an image shares its text with /spec/containers/0/image through a YAML alias or merge key",
         ),
         (
-            "badly-pinned.yaml",
-            pod(
-                "spec:\n  containers:\n  - name: app\n    image: 127.0.0.1:5000/demo/app:1.0@sha256:abc\n  - name: ok\n    image: 127.0.0.1:5000/demo/app:1.1\n",
-            ),
-            "error: {file}:8: Pod p: container \"app\" (spec.containers[0]) image \"127.0.0.1:5000/demo/app:1.0@sha256:abc\" is invalid",
-        ),
-        (
             "broken.yaml",
             "apiVersion: v1\nkind: Pod\nspec: [unclosed\n".to_owned(),
             "error: {file}:4: not valid YAML or JSON",
@@ -579,6 +573,16 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
     fs::write(
         &good,
         pod("spec:\n  containers:\n  - {name: app, image: 127.0.0.1:5000/demo/app:1.0}\n"),
+    )
+    .unwrap();
+    // A badly pinned image is no failure of pin's: pinning cannot fix it, so it is left as is, on its line, and the
+    // file's other image is pinned.
+    let badly_pinned = work.path().join("badly-pinned.yaml");
+    fs::write(
+        &badly_pinned,
+        pod(
+            "spec:\n  containers:\n  - name: app\n    image: 127.0.0.1:5000/demo/app:1.0@sha256:abc\n  - name: ok\n    image: 127.0.0.1:5000/demo/app:1.1\n",
+        ),
     )
     .unwrap();
 
@@ -601,9 +605,20 @@ fn what_cannot_be_rewritten_faithfully_is_refused_and_left_untouched() {
             .contains("image: 127.0.0.1:5000/demo/app:1.0@sha256:5d8d"),
         "the good file is pinned"
     );
+    let badly_pinned_text = fs::read_to_string(&badly_pinned).unwrap();
+    assert!(
+        badly_pinned_text.contains("image: 127.0.0.1:5000/demo/app:1.0@sha256:abc\n")
+            && badly_pinned_text.contains("image: 127.0.0.1:5000/demo/app:1.1@sha256:470c"),
+        "{badly_pinned_text}"
+    );
+    let left = format!(
+        "{}:8: left as is: Pod p: container \"app\" (spec.containers[0]) image \"127.0.0.1:5000/demo/app:1.0@sha256:abc\" is invalid",
+        badly_pinned.display()
+    );
+    assert!(report.contains(&left), "expected {left:?} in:\n{report}");
     assert!(
         report.ends_with(
-            "pinned 1 image in 1 file; 0 files unchanged; 5 errors (5 files left untouched)\n"
+            "pinned 2 images in 2 files; 0 files unchanged; 4 errors (4 files left untouched); 1 rejection left as is\n"
         ),
         "{report}"
     );

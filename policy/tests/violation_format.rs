@@ -200,9 +200,8 @@ fn failed_lookups_are_told_apart_from_the_rest() {
         },
     });
     let settings = Settings::from_json(&json!({ "resolveTags": true })).unwrap();
-    let resolver = TableResolver::new(
-        [("app:1.0".to_string(), format!("sha256:{}", "a".repeat(64)))].into(),
-    );
+    let resolver =
+        TableResolver::new([("app:1.0".to_string(), format!("sha256:{}", "a".repeat(64)))].into());
     let Verdict::Reject { message, .. } = validate_request(&request, &settings, &resolver) else {
         panic!("rejected");
     };
@@ -230,7 +229,10 @@ fn failed_lookups_are_told_apart_from_the_rest() {
     };
     let first = parse_line(message.lines().next().unwrap()).unwrap();
     assert!(
-        first.reason.starts_with("was resolved to an unacceptable digest") && first.is_failed_lookup(),
+        first
+            .reason
+            .starts_with("was resolved to an unacceptable digest")
+            && first.is_failed_lookup(),
         "{message}"
     );
 }

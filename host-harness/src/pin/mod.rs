@@ -219,9 +219,11 @@ pub fn plan_file(
     }
     new_text.push_str(&file.text[copied_to..]);
 
-    verify_rewrite(file, &new_text, &documents, &expected, limits).map_err(|errors| PinFailure {
-        errors,
-        left_as_is: left_as_is.clone(),
+    verify_rewrite(file, &new_text, &documents, &expected, limits).map_err(|errors| {
+        PinFailure {
+            errors,
+            left_as_is: left_as_is.clone(),
+        }
     })?;
     Ok(FilePlan {
         new_text,
@@ -294,7 +296,14 @@ fn ask_module(
         if response.accepted {
             if let Some(mutated) = response.mutated_object {
                 let before = &asked.request(&request)["object"];
-                take_changes(&asked, before, &mutated, (&object.pointer, &object.identity), document, &mut answer);
+                take_changes(
+                    &asked,
+                    before,
+                    &mutated,
+                    (&object.pointer, &object.identity),
+                    document,
+                    &mut answer,
+                );
             }
             return answer;
         }
@@ -443,13 +452,19 @@ impl SetAside {
             else {
                 continue;
             };
-            let (index, tail) = rest.split_once('/').map_or((rest, ""), |(index, tail)| (index, tail));
+            let (index, tail) = rest
+                .split_once('/')
+                .map_or((rest, ""), |(index, tail)| (index, tail));
             if let Some(&original) = index
                 .parse::<usize>()
                 .ok()
                 .and_then(|index| survivors.get(index))
             {
-                let tail = if tail.is_empty() { String::new() } else { format!("/{tail}") };
+                let tail = if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{tail}")
+                };
                 return format!("{list}/{original}{tail}");
             }
         }
