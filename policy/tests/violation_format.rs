@@ -209,7 +209,7 @@ fn failed_lookups_are_told_apart_from_the_rest() {
         .lines()
         .map(|line| {
             let parsed = parse_line(line).unwrap_or_else(|| panic!("unreadable: {line}"));
-            (parsed.path, parsed.is_failed_lookup())
+            (parsed.path.clone(), parsed.is_failed_lookup())
         })
         .collect();
     assert_eq!(

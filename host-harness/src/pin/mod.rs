@@ -656,4 +656,57 @@ mod tests {
         );
         assert!(differences(&before, &before).is_empty());
     }
+
+    #[test]
+    fn set_aside_sites_leave_their_lists_and_pointers_lead_back() {
+        let request = json!({"object": {"spec": {
+            "containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}],
+            "volumes": [{"name": "v0"}, {"name": "v1"}],
+        }}});
+        let sites = [
+            "/spec/containers/0".to_owned(),
+            "/spec/containers/2".to_owned(),
+            "/spec/volumes/1".to_owned(),
+        ];
+        let asked = SetAside::from(&request, &sites);
+        assert_eq!(
+            asked.request(&request)["object"],
+            json!({"spec": {"containers": [{"name": "b"}, {"name": "d"}], "volumes": [{"name": "v0"}]}})
+        );
+        assert_eq!(
+            asked.pointer_in_object("/spec/containers/1/image"),
+            "/spec/containers/3/image"
+        );
+        assert_eq!(
+            asked.pointer_in_object("/spec/containers/0"),
+            "/spec/containers/1"
+        );
+        assert_eq!(
+            asked.pointer_in_object("/spec/volumes/0"),
+            "/spec/volumes/0"
+        );
+        assert_eq!(asked.pointer_in_object("/metadata/name"), "/metadata/name");
+
+        let nothing = SetAside::from(&request, &[]);
+        assert!(
+            std::ptr::eq(nothing.request(&request), &request),
+            "not copied"
+        );
+        assert_eq!(
+            nothing.pointer_in_object("/spec/containers/1"),
+            "/spec/containers/1"
+        );
+    }
+
+    #[test]
+    fn dotted_paths_are_written_as_the_violation_format_writes_them() {
+        assert_eq!(
+            dotted_path("/spec/template/spec/containers/3"),
+            "spec.template.spec.containers[3]"
+        );
+        assert_eq!(
+            dotted_path("/spec/jobTemplate/spec/template/spec/initContainers/0"),
+            "spec.jobTemplate.spec.template.spec.initContainers[0]"
+        );
+    }
 }
