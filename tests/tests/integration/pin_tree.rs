@@ -297,6 +297,7 @@ fn pin_names_the_line_check_names_for_the_same_violation() {
         settings,
         metadata: None,
         limits: Limits::default(),
+        verify: None,
     };
     let report = check_files(files, &host, &options);
     let mut compared = Vec::new();
