@@ -964,3 +964,289 @@ fn the_github_workflow_reports_with_annotations_and_pin_check() {
         );
     }
 }
+
+// --- The version in one place -------------------------------------------------------------------------------------
+//
+// The workspace Cargo.toml's `[workspace.package] version` is the source; every other file that names a release
+// (metadata.yml, artifacthub-pkg.yml, the examples' and docs' `registry://…:vX`, the README, the reusable workflow's
+// default, the pins users copy) must name the same one. scripts/set-version.sh changes them all together.
+
+/// What names a release in prose and YAML, followed by the version: `registry://…/require-digest:v0.1.0`, a
+/// `…/require-digest.yml@v0.1.0` workflow pin, a release download URL.
+const VERSION_ANCHORS: [&str; 3] = [
+    "policies/require-digest:v",
+    "require-digest.yml@v",
+    "require-digest/releases/download/v",
+];
+
+/// The files copied into a scratch repository for the set-version tests: every file that names the version.
+const VERSIONED_PATHS: [&str; 12] = [
+    "Cargo.toml",
+    "Cargo.lock",
+    "fuzz/Cargo.lock",
+    "metadata.yml",
+    "artifacthub-pkg.yml",
+    "README.md",
+    "SECURITY.md",
+    "docs",
+    "examples",
+    ".github/workflows",
+    "ci-recipes",
+    "scripts/set-version.sh",
+];
+
+/// `[workspace.package] version` of the Cargo.toml at `root`.
+fn workspace_version(root: &Path) -> String {
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("reading Cargo.toml");
+    let section = text
+        .split_once("[workspace.package]")
+        .map(|(_, rest)| rest.split("\n[").next().unwrap_or_default())
+        .expect("Cargo.toml has a [workspace.package] section");
+    section
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("[workspace.package] has a version")
+        .to_string()
+}
+
+/// The files under `root` whose text may name a release.
+fn files_naming_releases(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("SECURITY.md"),
+        root.join("artifacthub-pkg.yml"),
+    ];
+    for dir in ["docs", "examples", ".github/workflows", "ci-recipes"] {
+        let mut in_dir: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|error| panic!("reading {dir}: {error}"))
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.is_file())
+            .collect();
+        in_dir.sort();
+        files.extend(in_dir);
+    }
+    files
+}
+
+/// The version in the `[[package]]` entry `name` of a Cargo.lock.
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let entry = lock.split("[[package]]").find(|entry| {
+        entry
+            .lines()
+            .any(|line| line == format!("name = \"{name}\""))
+    })?;
+    entry
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .map(str::to_string)
+}
+
+/// Every place under `root` that names a version other than `version`, one line each; empty when all agree.
+fn version_disagreements(root: &Path, version: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut differs = |what: String, found: &str| {
+        if found != version {
+            problems.push(format!("{what} is {found:?}, not {version:?}"));
+        }
+    };
+
+    for (lock, crates) in [
+        (
+            "Cargo.lock",
+            &["host-harness", "require-digest", "require-digest-tests"][..],
+        ),
+        ("fuzz/Cargo.lock", &["require-digest"][..]),
+    ] {
+        let text = std::fs::read_to_string(root.join(lock)).expect("reading a Cargo.lock");
+        for name in crates {
+            let found = locked_version(&text, name)
+                .unwrap_or_else(|| panic!("{lock} has no package {name}"));
+            differs(format!("{lock}'s {name}"), &found);
+        }
+    }
+
+    let metadata: Metadata = read_yaml(&root.join("metadata.yml"));
+    differs(
+        "metadata.yml's io.kubewarden.policy.version".to_string(),
+        &metadata_annotation(&metadata, "io.kubewarden.policy.version"),
+    );
+    let package: ArtifactHubPackage = read_yaml(&root.join("artifacthub-pkg.yml"));
+    differs(
+        "artifacthub-pkg.yml's version".to_string(),
+        &package.version,
+    );
+
+    let workflow: Value = read_yaml(&root.join(".github/workflows/require-digest.yml"));
+    let default = workflow["on"]["workflow_call"]["inputs"]["version"]["default"]
+        .as_str()
+        .unwrap_or_default();
+    differs(
+        "the reusable workflow's inputs.version.default (without its v)".to_string(),
+        default.strip_prefix('v').unwrap_or(default),
+    );
+    let pre_commit: Value = read_yaml(&root.join("ci-recipes/pre-commit-config.yaml"));
+    for repo in pre_commit["repos"].as_array().into_iter().flatten() {
+        if repo["repo"]
+            .as_str()
+            .is_some_and(|url| url.contains("require-digest/require-digest"))
+        {
+            let rev = repo["rev"].as_str().unwrap_or_default();
+            differs(
+                "ci-recipes/pre-commit-config.yaml's rev (without its v)".to_string(),
+                rev.strip_prefix('v').unwrap_or(rev),
+            );
+        }
+    }
+
+    for file in files_naming_releases(root) {
+        let text = std::fs::read_to_string(&file).expect("reading a file");
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (number, line) in text.lines().enumerate() {
+            for anchor in VERSION_ANCHORS {
+                for (at, _) in line.match_indices(anchor) {
+                    let rest = &line[at + anchor.len()..];
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || ".-+".contains(c)))
+                        .unwrap_or(rest.len());
+                    differs(
+                        format!("{name}:{} `{anchor}…`", number + 1),
+                        rest[..end].trim_end_matches('.'),
+                    );
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// A copy of every file that names the version, in a scratch directory laid out as the repository.
+fn scratch_repository() -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    for path in VERSIONED_PATHS {
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg("--parents")
+            .arg(path)
+            .arg(scratch.path())
+            .current_dir(repo_root())
+            .status()
+            .expect("running cp");
+        assert!(status.success(), "copying {path}");
+    }
+    scratch
+}
+
+fn set_version(root: &Path, version: &str) -> std::process::Output {
+    std::process::Command::new(root.join("scripts/set-version.sh"))
+        .arg(version)
+        .output()
+        .expect("running scripts/set-version.sh")
+}
+
+#[test]
+fn every_file_that_names_the_version_names_the_workspace_version() {
+    let version = workspace_version(&repo_root());
+    assert_eq!(
+        version,
+        env!("CARGO_PKG_VERSION"),
+        "this crate takes the workspace version"
+    );
+    let problems = version_disagreements(&repo_root(), &version);
+    assert!(
+        problems.is_empty(),
+        "Cargo.toml's version is {version}; run scripts/set-version.sh {version}:\n{}",
+        problems.join("\n")
+    );
+    // The anchors still find what users read: the README's install and CI snippets, every example.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("reading README.md");
+    for anchor in &VERSION_ANCHORS[..2] {
+        assert!(
+            readme.contains(&format!("{anchor}{version}")),
+            "README.md names no {anchor}{version}"
+        );
+    }
+}
+
+#[test]
+fn a_stale_version_anywhere_is_caught() {
+    let scratch = scratch_repository();
+    let root = scratch.path();
+    let version = workspace_version(root);
+    let stale = "0.0.9";
+    for (file, from, to) in [
+        (
+            "README.md",
+            format!("require-digest.yml@v{version}"),
+            format!("require-digest.yml@v{stale}"),
+        ),
+        (
+            "examples/monitor-mode.yaml",
+            format!("require-digest:v{version}"),
+            format!("require-digest:v{stale}"),
+        ),
+        (
+            ".github/workflows/require-digest.yml",
+            format!("default: v{version}"),
+            format!("default: v{stale}"),
+        ),
+        (
+            "Cargo.lock",
+            format!("name = \"host-harness\"\nversion = \"{version}\""),
+            format!("name = \"host-harness\"\nversion = \"{stale}\""),
+        ),
+    ] {
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).expect("reading");
+        assert!(text.contains(&from), "{file} has no {from:?} to spoil");
+        std::fs::write(&path, text.replacen(&from, &to, 1)).expect("writing");
+    }
+    let problems = version_disagreements(root, &version).join("\n");
+    for expected in [
+        "README.md:",
+        "examples/monitor-mode.yaml:",
+        "inputs.version.default",
+        "Cargo.lock's host-harness",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "{expected} should be reported; got:\n{problems}"
+        );
+    }
+}
+
+#[test]
+fn set_version_moves_every_file_to_the_new_version_together() {
+    let scratch = scratch_repository();
+    let root = scratch.path();
+    let output = set_version(root, "v1.4.2");
+    assert!(
+        output.status.success(),
+        "set-version.sh failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(workspace_version(root), "1.4.2");
+    let problems = version_disagreements(root, "1.4.2");
+    assert!(
+        problems.is_empty(),
+        "set-version.sh left these behind:\n{}",
+        problems.join("\n")
+    );
+    // Only the versions changed: the packaging still parses and agrees with itself.
+    let package: ArtifactHubPackage = read_yaml(&root.join("artifacthub-pkg.yml"));
+    assert!(package.install.contains("policies/require-digest:v1.4.2"));
+
+    let refused = set_version(root, "1.5");
+    assert!(!refused.status.success(), "1.5 is not a semantic version");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a semantic version"));
+    assert_eq!(
+        workspace_version(root),
+        "1.4.2",
+        "a refused run changes nothing"
+    );
+}
