@@ -10,7 +10,8 @@ use host_harness::session::PolicySpec;
 /// The policy module, its settings and the host's limits: shared by every subcommand that evaluates.
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// The policy module: a path or a file:// URI.
+    /// The policy module: a path, a file:// URI, or registry://HOST/REPOSITORY:TAG (or @sha256:…), pulled once into
+    /// the cache.
     #[arg(value_name = "POLICY")]
     pub policy: String,
 

@@ -2,7 +2,7 @@
 //! the policy with the settings already validated by the module itself. The command line (the binary's `cli` module)
 //! only gathers these choices into a [`PolicySpec`]; everything here is plain library code, usable without clap.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +11,14 @@ use serde_json::Value;
 
 use crate::host::{Capabilities, HostOptions, PolicyHost};
 use crate::manifest;
+use crate::registry::policy::{self, PulledPolicy};
 use crate::registry::{DigestSource, RegistryArgs};
 
 /// The policy a command runs, and under which limits.
 #[derive(Debug, Clone)]
 pub struct PolicySpec {
-    /// The module: a path or a `file://` URI.
+    /// The module: a path, a `file://` URI, or a policy in a registry, `registry://HOST/REPOSITORY:TAG` or
+    /// `registry://HOST/REPOSITORY@sha256:…`.
     pub module: String,
     /// Settings as inline JSON; excludes `settings_path`.
     pub settings_json: Option<String>,
@@ -31,9 +33,55 @@ pub struct PolicySpec {
     pub verbose: bool,
 }
 
+/// The module's file: the one named, or a policy pulled from a registry (in the cache, or in a temporary file kept as
+/// long as this value).
+#[derive(Debug)]
+pub struct ModuleFile {
+    path: PathBuf,
+    /// Set when the module came from a registry.
+    pub pulled: Option<PulledPolicy>,
+}
+
+impl ModuleFile {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 impl PolicySpec {
-    /// The module's path: as given, or the path of a `file://` URI.
+    /// The module's file. A `registry://` policy is pulled with `registry`'s credentials and plain-HTTP registries,
+    /// verified against its manifest, and kept beside the compiled modules (unless the cache is off); a `:tag`
+    /// reference says on stderr which digest it resolved to, so a log shows exactly which policy judged.
+    pub fn module_file(&self, registry: &RegistryArgs) -> anyhow::Result<ModuleFile> {
+        if !policy::is_registry_reference(&self.module) {
+            return Ok(ModuleFile {
+                path: self.module_path()?,
+                pulled: None,
+            });
+        }
+        let cache_dir = if self.cache {
+            crate::host::cache::default_policy_dir()
+        } else {
+            None
+        };
+        let pulled = policy::pull(&registry.resolver()?, &self.module, cache_dir.as_deref())?;
+        if pulled.from_tag {
+            eprintln!("{} resolved to {}", pulled.reference, pulled.pinned);
+        }
+        Ok(ModuleFile {
+            path: pulled.path.clone(),
+            pulled: Some(pulled),
+        })
+    }
+
+    /// The module's path: as given, or the path of a `file://` URI. A `registry://` policy has none until it is
+    /// pulled ([`Self::module_file`]).
     pub fn module_path(&self) -> anyhow::Result<PathBuf> {
+        anyhow::ensure!(
+            !policy::is_registry_reference(&self.module),
+            "{} is a policy in a registry: pull it with PolicySpec::module_file",
+            self.module
+        );
         if !self.module.starts_with("file:") {
             return Ok(PathBuf::from(&self.module));
         }
@@ -113,7 +161,8 @@ impl PolicySpec {
     ) -> anyhow::Result<(PolicyHost, Arc<dyn DigestSource>)> {
         let mut capabilities = Capabilities::new();
         let source = registry.register(&mut capabilities)?;
-        let host = PolicyHost::load(&self.module_path()?, self.host_options(capabilities)?)?;
+        let module = self.module_file(registry)?;
+        let host = PolicyHost::load(module.path(), self.host_options(capabilities)?)?;
         let verdict = host
             .validate_settings(settings)
             .context("validating the policy settings")?;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use host_harness::bench::{self, BenchOptions, BenchRequest};
 use host_harness::host::Capabilities;
+use host_harness::registry::RegistryArgs;
 
 use crate::cli::PolicyArgs;
 
@@ -44,6 +45,11 @@ pub struct BenchArgs {
     /// capability (resolveTags, for one) are skipped, and listed as such.
     #[arg(value_name = "REQUEST")]
     pub requests: Vec<PathBuf>,
+
+    /// How a registry:// POLICY is pulled. The policy itself gets no registry capability here: requests that would
+    /// use one are skipped.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,8 +73,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .map(|path| BenchRequest::from_file(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
+    let module = spec.module_file(&args.registry)?;
     let report = bench::run(
-        &spec.module_path()?,
+        module.path(),
         &options,
         &settings,
         &requests,

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod digest;
 pub mod pin;
+pub mod push;
 pub mod run;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub enum Command {
     /// Rewrite manifests so every unpinned image is pinned by digest, as the policy decides in mutate mode
     /// (resolveTags); --dry-run shows a diff, --check only tells: exit 1 when something would change, 2 on any error.
     Pin(pin::PinArgs),
+    /// Push a policy module to an OCI registry as Kubewarden's tools do (`kwctl push`); prints its digest.
+    Push(push::PushArgs),
     /// Measure a policy: compile, instantiate and per-evaluation latency (p50, p99) and evaluations/s.
     Bench(bench::BenchArgs),
 }
@@ -43,6 +46,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Digest(args) => digest::run(args),
         Command::Pin(args) => pin::run(args),
+        Command::Push(args) => push::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

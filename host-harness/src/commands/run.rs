@@ -41,7 +41,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = spec.host_options(capabilities)?;
 
     let loading = Instant::now();
-    let host = PolicyHost::load(&spec.module_path()?, options)?;
+    let module = spec.module_file(&args.registry)?;
+    let host = PolicyHost::load(module.path(), options)?;
     if verbose {
         eprintln!(
             "policy module ready in {:.1?} ({:?})",

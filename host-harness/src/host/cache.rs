@@ -43,6 +43,11 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("host-harness").join("modules"))
 }
 
+/// Where policies pulled from registries are kept, beside the compiled modules: `…/host-harness/policies`.
+pub fn default_policy_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("host-harness").join("policies"))
+}
+
 /// Compiles `wasm`, or loads its compiled code from `cache_dir` when an intact entry is there.
 pub(crate) fn load_module(
     engine: &Engine,
@@ -161,7 +166,7 @@ fn write_entry(module: &Module, cache_dir: &Path, entry: &Path) -> anyhow::Resul
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -13,6 +13,7 @@ mod capability;
 pub mod digest_map;
 pub mod docker_config;
 mod error;
+pub mod policy;
 pub mod reference;
 pub mod resolver;
 
@@ -28,6 +29,7 @@ use crate::host::capabilities::Capabilities;
 pub use capability::ManifestDigestCapability;
 pub use digest_map::DigestMap;
 pub use error::ResolveError;
+pub use policy::{PolicyRegistryError, PulledPolicy};
 pub use resolver::{RegistryOptions, RegistryResolver};
 
 /// The waPC binding, namespace and operation the capability is registered under.
@@ -69,17 +71,17 @@ impl DigestSource for DigestMap {
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Registry (resolving tags to digests)")]
 pub struct RegistryArgs {
-    /// Resolve from this offline map (YAML or JSON: image -> digest) and contact no registry.
+    /// Resolve from this offline map (YAML or JSON: image -> digest) and contact no registry (except to pull a
+    /// registry:// POLICY).
     #[arg(long, value_name = "FILE")]
     pub digests: Option<PathBuf>,
 
     /// Registry credentials from this Docker config [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json].
-    #[arg(long, value_name = "FILE", conflicts_with = "digests")]
+    #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
 
     /// Speak plain HTTP to this registry (as written in image references); repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST:PORT", value_parser = parse_registry_host,
-          conflicts_with = "digests")]
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT", value_parser = parse_registry_host)]
     pub insecure_registries: Vec<String>,
 
     /// Seconds to wait for a connection to a registry.
@@ -114,15 +116,25 @@ impl RegistryArgs {
                 .context("invalid --digests map")?;
             return Ok(Arc::new(map));
         }
-        let resolver = RegistryResolver::new(RegistryOptions {
+        Ok(Arc::new(self.resolver()?))
+    }
+
+    /// How these flags reach registries (for tag resolution and for `registry://` policies alike).
+    pub fn options(&self) -> RegistryOptions {
+        RegistryOptions {
             docker_config: self.docker_config.clone(),
             insecure_registries: self.insecure_registries.clone(),
             connect_timeout: self.registry_connect_timeout,
             total_timeout: self.registry_timeout,
-        })
-        .map_err(anyhow::Error::msg)
-        .context("invalid --docker-config")?;
-        Ok(Arc::new(resolver))
+        }
+    }
+
+    /// A registry client as these flags describe it, whatever `--digests` says: a `registry://` policy is pulled
+    /// from its registry even when tags resolve offline.
+    pub fn resolver(&self) -> anyhow::Result<RegistryResolver> {
+        RegistryResolver::new(self.options())
+            .map_err(anyhow::Error::msg)
+            .context("invalid --docker-config")
     }
 
     /// The `oci` / `v1/manifest_digest` capability backed by [`Self::digest_source`].
@@ -204,7 +216,6 @@ mod tests {
             &["t", "--insecure-registry", "http://127.0.0.1:5000"][..],
             &["t", "--registry-timeout", "0"],
             &["t", "--registry-connect-timeout", "soon"],
-            &["t", "--digests", "d.yaml", "--docker-config", "c.json"],
         ] {
             assert!(Harness::try_parse_from(bad).is_err(), "{bad:?}");
         }

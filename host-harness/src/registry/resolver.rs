@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
 use super::ResolveError;
@@ -143,6 +144,31 @@ impl RegistryResolver {
     }
 
     fn fetch(&self, image: &str, reference: &Reference) -> Result<String, ResolveError> {
+        let digest = self.call(image, reference, |client, auth| async move {
+            client.fetch_manifest_digest(reference, &auth).await
+        })?;
+        validate_digest(&digest).map_err(|why| ResolveError::Registry {
+            image: image.to_string(),
+            registry: reference.registry().to_string(),
+            detail: format!("its Docker-Content-Digest is unusable: {why}"),
+        })?;
+        Ok(digest)
+    }
+
+    /// Runs one request to `reference`'s registry (`operation`, given the client and the credentials for that
+    /// registry) under the total timeout, and explains its failure naming `image`, as every other resolution. Not
+    /// cached: the caller decides what to keep.
+    pub(crate) fn call<T, F, Fut>(
+        &self,
+        image: &str,
+        reference: &Reference,
+        operation: F,
+    ) -> Result<T, ResolveError>
+    where
+        F: FnOnce(Client, RegistryAuth) -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>> + Send,
+        T: Send,
+    {
         let credentials = self
             .credentials
             .get_or_init(DockerConfig::load_default)
@@ -163,30 +189,18 @@ impl RegistryResolver {
         self.registry_requests.fetch_add(1, Ordering::Relaxed);
         let auth = credentials.auth_for(reference.registry());
         let total_timeout = self.options.total_timeout;
-        let outcome = session.block_on(async {
-            tokio::time::timeout(
-                total_timeout,
-                session.client.fetch_manifest_digest(reference, &auth),
-            )
-            .await
-        });
+        let request = operation(session.client.clone(), auth);
+        let outcome =
+            session.block_on(async { tokio::time::timeout(total_timeout, request).await });
 
-        let registry = reference.registry().to_string();
         match outcome {
             Err(_elapsed) => Err(ResolveError::Timeout {
                 image: image.to_string(),
-                registry,
+                registry: reference.registry().to_string(),
                 seconds: total_timeout.as_secs_f64(),
                 what: "the whole request; see --registry-timeout",
             }),
-            Ok(Ok(digest)) => match validate_digest(&digest) {
-                Ok(()) => Ok(digest),
-                Err(why) => Err(ResolveError::Registry {
-                    image: image.to_string(),
-                    registry,
-                    detail: format!("its Docker-Content-Digest is unusable: {why}"),
-                }),
-            },
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.explain(image, reference, credentials, error)),
         }
     }
@@ -299,6 +313,8 @@ impl RegistryResolver {
                     },
                 }
             }
+            // What a push (an upload) gets without credentials: the registry's error envelope as a plain 401.
+            OciDistributionError::ServerError { code: 401, .. } => not_authorized(),
             OciDistributionError::ServerError { code: 404, .. } => ResolveError::NotFound {
                 image,
                 registry,
