@@ -19,7 +19,7 @@ use crate::manifest::{
 use crate::metadata::{Metadata, RequestTarget};
 use crate::place::ObjectPlace;
 use crate::registry::DigestSource;
-use crate::report::{CheckReport, FileReport, ObjectReport, Outcome, Violation};
+use crate::report::{CheckReport, FileReport, ObjectReport, Outcome};
 use crate::verify::verify_request;
 
 /// Input text read before its objects are checked: beyond a few files' worth, reading more only costs memory.
