@@ -15,6 +15,8 @@
 #                             (default: github inside GitHub Actions, text elsewhere)
 #   REQUIRE_DIGEST_PIN_CHECK  false to skip `pin --check`, which asks the registries for digests (default: true)
 #   REQUIRE_DIGEST_DIGESTS    an offline image -> digest map for `pin --check`; then no registry is contacted
+#   REQUIRE_DIGEST_SHA256SUMS a release's SHA256SUMS: the policy module must be its `policy.wasm` line's file, byte for
+#                             byte, or nothing runs (what the reusable workflow downloads is checked this way)
 set -uo pipefail
 
 die() {
@@ -45,6 +47,18 @@ command -v "$harness" >/dev/null ||
 [ -z "$metadata" ] || [ -f "$metadata" ] || die "metadata file $metadata not found (REQUIRE_DIGEST_METADATA)"
 [ -z "$digests" ] || [ -f "$digests" ] || die "digests file $digests not found (REQUIRE_DIGEST_DIGESTS)"
 case $pin_check in true | false) ;; *) die "REQUIRE_DIGEST_PIN_CHECK must be true or false, not $pin_check" ;; esac
+
+# A downloaded module is only as good as its checksum: the release's SHA256SUMS must name policy.wasm, and the module
+# must match that line. (`sha256sum --check --ignore-missing` alone would pass a SHA256SUMS without the line.)
+sums=${REQUIRE_DIGEST_SHA256SUMS:-}
+if [ -n "$sums" ]; then
+  [ -f "$sums" ] || die "SHA256SUMS file $sums not found (REQUIRE_DIGEST_SHA256SUMS)"
+  expected=$(awk '$2 == "policy.wasm" || $2 == "*policy.wasm" { print $1 }' "$sums")
+  [ -n "$expected" ] || die "$sums has no line for policy.wasm"
+  actual=$(sha256sum <"$policy" | cut -d' ' -f1)
+  [ "$actual" = "$expected" ] ||
+    die "policy module $policy does not match $sums: its SHA-256 is $actual, the release's is $expected"
+fi
 
 if [ $# -eq 0 ]; then set -- .; fi
 

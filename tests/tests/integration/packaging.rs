@@ -865,6 +865,75 @@ fn the_ci_script_refuses_a_missing_policy_with_an_error() {
     );
 }
 
+/// With a release's SHA256SUMS, the recipe runs only a module that matches its `policy.wasm` line.
+#[test]
+fn the_ci_script_runs_only_the_module_the_release_checksums_name() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let module = std::fs::read(crate::support::policy_wasm()).expect("reading policy.wasm");
+    let sha256 = |bytes: &[u8]| {
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("running sha256sum");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+        let output = child.wait_with_output().unwrap();
+        String::from_utf8(output.stdout).unwrap()[..64].to_owned()
+    };
+    let policy = work.path().join("policy.wasm");
+    std::fs::write(&policy, &module).unwrap();
+    let manifest = work.path().join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: \
+         nginx:1.27@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    let run = |sums: &str| {
+        let sums_path = work.path().join("SHA256SUMS");
+        std::fs::write(&sums_path, sums).unwrap();
+        std::process::Command::new(repo_root().join("ci-recipes/require-digest.sh"))
+            .arg(&manifest)
+            .env("HOST_HARNESS", crate::support::harness_binary())
+            .env("REQUIRE_DIGEST_POLICY", &policy)
+            .env("REQUIRE_DIGEST_SHA256SUMS", &sums_path)
+            .env("REQUIRE_DIGEST_PIN_CHECK", "false")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("running ci-recipes/require-digest.sh")
+    };
+    let good = sha256(&module);
+    let other = sha256(b"another file");
+
+    let matching = run(&format!(
+        "{other}  host-harness-x86_64\n{good}  policy.wasm\n"
+    ));
+    assert_eq!(
+        matching.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&matching.stderr)
+    );
+
+    for (sums, expected) in [
+        (format!("{other}  policy.wasm\n"), "does not match"),
+        (
+            format!("{good}  host-harness-x86_64\n"),
+            "has no line for policy.wasm",
+        ),
+    ] {
+        let refused = run(&sums);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{sums}: {stderr}");
+        assert!(stderr.contains(expected), "{sums}: {stderr}");
+        assert!(
+            refused.stdout.is_empty(),
+            "nothing ran: {}",
+            String::from_utf8_lossy(&refused.stdout)
+        );
+    }
+}
+
 /// `.pre-commit-hooks.yaml`.
 #[derive(Debug, Deserialize)]
 struct PreCommitHook {
