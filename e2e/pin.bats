@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The pin workflow as a user runs it, with the built CLI against real registries on loopback (e2e/registry.sh):
 # check fails -> pin --dry-run shows the diff -> pin -> check passes -> pin --check exits 0; and a kustomize tree
-# where pin leaves what it cannot fix as is and --check still reaches 0.
+# where pin leaves what it cannot fix as is and --check still reaches 0; and pin --from-pods, pinning to what runs.
 # The tests of this file run in order on one copy of tests/fixtures/pin/before/.
 
 bats_require_minimum_version 1.5.0
@@ -149,4 +149,24 @@ YAML
   run check_tree
   [ "$status" -eq 1 ]
   [[ "$output" == *"resources.yaml:12: Deployment web: container \"web\" (spec.template.spec.containers[0]) has no image"* ]]
+}
+
+@test "pin --from-pods: pin to what the cluster runs, read from kubectl get pods -A -o json on stdin" {
+  pods="$PIN_FIXTURES/from-pods"
+  cp "$pods/before/web.yaml" "$pods/before/api.yaml" "$BATS_TEST_TMPDIR/"
+  cd "$BATS_TEST_TMPDIR"
+
+  # What `kubectl get pods -A -o json | host-harness pin POLICY --from-pods - web.yaml` does.
+  run "$HARNESS" pin "$POLICY" --from-pods - --check web.yaml < "$pods/pods.json"
+  [ "$status" -eq 1 ]
+  run "$HARNESS" pin "$POLICY" --from-pods - web.yaml < "$pods/pods.json"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"web.yaml:15: pinned busybox:1.36 -> busybox:1.36@sha256:5555"* ]]
+  diff "$pods/after/web.yaml" web.yaml
+
+  # The API runs at two digests in two Pods: nothing to pin to, the file is left as it was.
+  run "$HARNESS" pin "$POLICY" --from-pods - api.yaml < "$pods/pods.json"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"it runs at 2 different digests"*"(pod shop/api-7f9c-1)"*"(pod shop/api-7f9c-2)"* ]]
+  diff "$pods/before/api.yaml" api.yaml
 }

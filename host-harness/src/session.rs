@@ -159,8 +159,21 @@ impl PolicySpec {
         registry: &RegistryArgs,
         settings: &Value,
     ) -> anyhow::Result<(PolicyHost, Arc<dyn DigestSource>)> {
+        let source = registry.digest_source()?;
+        let host = self.load_serving(Arc::clone(&source), registry, settings)?;
+        Ok((host, source))
+    }
+
+    /// [`Self::load`] with the registry capability answering from `source` rather than from what `registry`'s
+    /// flags describe (`pin --from-pods`); `registry` still says how to pull a `registry://` policy.
+    pub fn load_serving(
+        &self,
+        source: Arc<dyn DigestSource>,
+        registry: &RegistryArgs,
+        settings: &Value,
+    ) -> anyhow::Result<PolicyHost> {
         let mut capabilities = Capabilities::new();
-        let source = registry.register(&mut capabilities)?;
+        crate::registry::register_source(&mut capabilities, source);
         let module = self.module_file(registry)?;
         let host = PolicyHost::load(module.path(), self.host_options(capabilities)?)?;
         let verdict = host
@@ -172,6 +185,6 @@ impl PolicySpec {
                 verdict.message.unwrap_or_default()
             );
         }
-        Ok((host, source))
+        Ok(host)
     }
 }

@@ -18,6 +18,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -27,7 +28,7 @@ use serde_json::Value;
 use host_harness::host::PolicyHost;
 use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
 use host_harness::pin::{self, PinError, PinFailure, PinnedImage};
-use host_harness::registry::RegistryArgs;
+use host_harness::registry::{RegistryArgs, RunningPods};
 
 use crate::cli::PolicyArgs;
 
@@ -43,6 +44,11 @@ pub struct PinArgs {
     /// Change nothing; exit 1 when some image would be pinned, 0 when none would.
     #[arg(long)]
     pub check: bool,
+
+    /// Pin each image to the digest it runs at in these Pods (`kubectl get pods -A -o json`; `-` for stdin), not to
+    /// what its tag points at today; no registry is contacted.
+    #[arg(long, value_name = "FILE", conflicts_with = "digests")]
+    pub from_pods: Option<PathBuf>,
 
     /// Manifest files and directories (searched recursively for *.yaml, *.yml, *.json), rewritten in place;
     /// `-` alone reads stdin and writes the pinned text to stdout.
@@ -90,7 +96,19 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
 
     let spec = args.policy.spec();
     let settings = pin::settings_with_resolve_tags(spec.settings()?).map_err(anyhow::Error::msg)?;
-    let host = spec.load(&args.registry, &settings)?;
+    let host = match &args.from_pods {
+        Some(pods) => {
+            anyhow::ensure!(
+                !(reads_stdin && pods.as_os_str() == "-"),
+                "--from-pods - and the path - cannot both read stdin"
+            );
+            let running = RunningPods::load(pods)
+                .map_err(anyhow::Error::msg)
+                .context("invalid --from-pods input")?;
+            spec.load_serving(Arc::new(running), &args.registry, &settings)?
+        }
+        None => spec.load(&args.registry, &settings)?,
+    };
 
     let started = Instant::now();
     // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and

@@ -16,6 +16,9 @@ pub enum ResolveError {
     #[error("{image}: not in the offline digest map {} (with --digests no registry is contacted)", path.display())]
     NotInDigestMap { image: String, path: PathBuf },
 
+    #[error("{image}: cannot pin it to what is running: {reason}")]
+    NotFromRunningPods { image: String, reason: String },
+
     #[error("{image}: connection refused by registry {registry} (is it running?)")]
     ConnectionRefused { image: String, registry: String },
 
@@ -79,6 +82,7 @@ impl ResolveError {
     pub fn with_image(mut self, image: &str) -> Self {
         let (Self::InvalidReference { image: field, .. }
         | Self::NotInDigestMap { image: field, .. }
+        | Self::NotFromRunningPods { image: field, .. }
         | Self::ConnectionRefused { image: field, .. }
         | Self::Timeout { image: field, .. }
         | Self::Unreachable { image: field, .. }

@@ -4,7 +4,8 @@
 //! Two sources of digests stand behind it ([`DigestSource`]):
 //! - [`RegistryResolver`]: asks the image's registry with oci-client, with Docker-config credentials, plain HTTP for
 //!   `--insecure-registry` hosts, timeouts and a per-run cache;
-//! - [`DigestMap`]: `--digests FILE`, an offline image → digest map; with it no registry is contacted.
+//! - [`DigestMap`]: `--digests FILE`, an offline image → digest map; with it no registry is contacted;
+//! - [`RunningPods`]: `pin --from-pods FILE`, the digests a cluster's Pods run at; no registry is contacted either.
 //!
 //! [`RegistryArgs`] are the command-line flags that choose and configure the source; every subcommand that may
 //! resolve tags (`run`, `check`, `digest`, `pin`) flattens them, so they mean the same everywhere.
@@ -16,6 +17,7 @@ mod error;
 pub mod policy;
 pub mod reference;
 pub mod resolver;
+pub mod running_pods;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -31,6 +33,7 @@ pub use digest_map::DigestMap;
 pub use error::ResolveError;
 pub use policy::{PolicyRegistryError, PulledPolicy};
 pub use resolver::{RegistryOptions, RegistryResolver};
+pub use running_pods::RunningPods;
 
 /// The waPC binding, namespace and operation the capability is registered under.
 pub const BINDING: &str = "kubewarden";
@@ -54,6 +57,16 @@ impl DigestSource for RegistryResolver {
 
     fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
         RegistryResolver::missing_manifest(self, image)
+    }
+}
+
+impl DigestSource for RunningPods {
+    fn digest(&self, image: &str) -> Result<String, ResolveError> {
+        RunningPods::digest(self, image)
+    }
+
+    fn missing_manifest(&self, image: &str) -> Result<Option<String>, ResolveError> {
+        RunningPods::missing_manifest(self, image)
     }
 }
 
@@ -148,11 +161,16 @@ impl RegistryArgs {
         &self,
         capabilities: &mut Capabilities,
     ) -> anyhow::Result<Arc<dyn DigestSource>> {
-        let capability = self.capability()?;
-        let source = Arc::clone(capability.source());
-        capabilities.register(BINDING, NAMESPACE, OPERATION, Arc::new(capability));
+        let source = self.digest_source()?;
+        register_source(capabilities, Arc::clone(&source));
         Ok(source)
     }
+}
+
+/// Serves `kubewarden` / `oci` / `v1/manifest_digest` in `capabilities` from `source`.
+pub fn register_source(capabilities: &mut Capabilities, source: Arc<dyn DigestSource>) {
+    let capability = ManifestDigestCapability::new(source);
+    capabilities.register(BINDING, NAMESPACE, OPERATION, Arc::new(capability));
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

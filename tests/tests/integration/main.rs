@@ -10,6 +10,7 @@ mod manifests;
 mod module_shape;
 mod mutation;
 mod packaging;
+mod pin_from_pods;
 mod pin_tree;
 mod readme;
 mod requests;
