@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Keeping pins true, as a user types it, against a real registry on loopback (e2e/registry.sh): `check
-# --verify-registry` on a deleted digest and a moved tag, and the policy's tagDigestMismatch setting through `run`.
+# --verify-registry` on a deleted digest and a moved tag, the policy's tagDigestMismatch setting through `run`, and
+# `pin --refresh`.
 # Each test pushes repositories of its own (registry.sh push), so deleting or moving them leaves the seeded ones alone.
 
 setup_file() {
@@ -118,4 +119,22 @@ EOF
   run "$HARNESS" run "$POLICY" --request-path "$TMP/request.json" --settings-json '{"tagDigestMismatch": "Reject"}'
   [ "$status" -eq 1 ]
   [[ "$output" == *'Provided settings are not valid: tagDigestMismatch must be one of ignore, warn, reject, found "Reject"'* ]]
+}
+
+@test "pin --refresh rewrites a digest whose tag moved, and --check tells before it does" {
+  old=$(push e2e/refresh:3.1 refresh-old)
+  deployment "$RD_REGISTRY_OPEN/e2e/refresh:3.1@$old" > "$TMP/web.yaml"
+
+  run "$HARNESS" pin "$POLICY" --refresh --check --insecure-registry "$RD_REGISTRY_OPEN" "$TMP/web.yaml"
+  [ "$status" -eq 0 ] # the tag still points at the pinned digest
+
+  new=$(push e2e/refresh:3.1 refresh-new) # the tag moves
+  [ "$new" != "$old" ]
+  run "$HARNESS" pin "$POLICY" --refresh --check --insecure-registry "$RD_REGISTRY_OPEN" "$TMP/web.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"web.yaml:10: would pin $RD_REGISTRY_OPEN/e2e/refresh:3.1@$old -> $RD_REGISTRY_OPEN/e2e/refresh:3.1@$new"* ]]
+
+  run "$HARNESS" pin "$POLICY" --refresh --insecure-registry "$RD_REGISTRY_OPEN" "$TMP/web.yaml"
+  [ "$status" -eq 0 ]
+  diff <(deployment "$RD_REGISTRY_OPEN/e2e/refresh:3.1@$new") "$TMP/web.yaml"
 }

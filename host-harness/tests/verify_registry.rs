@@ -1,7 +1,8 @@
 //! Keeping pins true against a real registry on loopback (e2e/registry.sh, images pushed by skopeo):
 //! `check --verify-registry` (a deleted digest is a violation at the image's line in every output format, a moved tag
-//! a warning, an unreachable registry an error, `--digests` offline) and the policy's `tagDigestMismatch` setting
-//! through `run`, whose `oci/v1/manifest_digest` capability asks the same registry.
+//! a warning, an unreachable registry an error, `--digests` offline), the policy's `tagDigestMismatch` setting
+//! through `run`, whose `oci/v1/manifest_digest` capability asks the same registry, and `pin --refresh` (a moved tag's
+//! new digest written in place of the stale one).
 //!
 //! Each test pushes repositories of its own, so deleting or moving them leaves the seeded images alone.
 
@@ -339,4 +340,80 @@ fn tag_digest_mismatch_at_admission_asks_the_registry_for_the_tag() {
     let rejected = admit(registries, "reject", &untagged);
     assert_eq!(rejected["allowed"], false, "{rejected}");
     assert_eq!(rejected["status"]["message"], unresolvable);
+}
+
+/// `host-harness pin POLICY --insecure-registry OPEN --refresh [extra] FILE`.
+fn pin_refresh(registries: &Registries, file: &Path, extra: &[&str]) -> Output {
+    harness()
+        .arg("pin")
+        .arg(policy())
+        .args(["--insecure-registry", &registries.open, "--refresh"])
+        .args(extra)
+        .arg(file)
+        .output()
+        .expect("run host-harness")
+}
+
+#[test]
+fn pin_refresh_rewrites_exactly_the_digests_whose_tag_has_moved() {
+    let registries = registries_or_skip!();
+    let first = registry_support::push(registries, "refresh/app:2.0", "refresh-one");
+    let open = &registries.open;
+    let before = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: served
+          image: {served}
+        - name: app
+          image: \"{open}/refresh/app:2.0@{first}\" # bumped by hand
+        - name: by-digest
+          image: {open}/refresh/app@{first}
+",
+        served = served_image(registries),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::write(&file, &before).unwrap();
+
+    // Nothing has moved yet: nothing to refresh.
+    let output = pin_refresh(registries, &file, &["--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    let moved = registry_support::push(registries, "refresh/app:2.0", "refresh-two");
+    assert_ne!(moved, first);
+    let output = pin_refresh(registries, &file, &["--check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "--check writes nothing"
+    );
+
+    let output = pin_refresh(registries, &file, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // Only the tagged reference follows its tag; the digest-only one has no tag to follow, and the quoting and the
+    // comment stay.
+    let after = before.replacen(
+        &format!("refresh/app:2.0@{first}\" # bumped"),
+        &format!("refresh/app:2.0@{moved}\" # bumped"),
+        1,
+    );
+    assert_ne!(after, before);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "web.yaml:12: pinned {open}/refresh/app:2.0@{first} -> {open}/refresh/app:2.0@{moved}"
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = pin_refresh(registries, &file, &["--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }

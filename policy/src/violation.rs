@@ -80,19 +80,12 @@ pub struct ViolationLine {
 impl ViolationLine {
     /// The site's JSON pointer in the object: `spec.template.spec.containers[0]` → `/spec/template/spec/containers/0`.
     pub fn pointer(&self) -> String {
-        let mut pointer = String::new();
-        for segment in self.path.split('.') {
-            let mut parts = segment.split('[');
-            if let Some(field) = parts.next().filter(|field| !field.is_empty()) {
-                pointer.push('/');
-                pointer.push_str(field);
-            }
-            for index in parts {
-                pointer.push('/');
-                pointer.push_str(index.trim_end_matches(']'));
-            }
-        }
-        pointer
+        pointer_of_path(&self.path)
+    }
+
+    /// The JSON pointer of the image string at the site: `…/containers/0/image`, `…/volumes/0/image/reference`.
+    pub fn image_pointer(&self) -> String {
+        image_pointer_of(&self.path, self.site)
     }
 
     /// Whether the reason is a failed digest lookup ([`UNRESOLVED`], [`UNACCEPTABLE_DIGEST`]) rather than something
@@ -101,16 +94,36 @@ impl ViolationLine {
     pub fn is_failed_lookup(&self) -> bool {
         self.reason.starts_with(UNRESOLVED) || self.reason.starts_with(UNACCEPTABLE_DIGEST)
     }
+}
 
-    /// The JSON pointer of the image string at the site: `…/containers/0/image`, `…/volumes/0/image/reference`.
-    pub fn image_pointer(&self) -> String {
-        let mut pointer = self.pointer();
-        pointer.push_str(match self.site {
-            SiteKind::ImageVolume => "/image/reference",
-            _ => "/image",
-        });
-        pointer
+/// A site's dotted path as a JSON pointer: `spec.template.spec.containers[0]` → `/spec/template/spec/containers/0`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn pointer_of_path(path: &str) -> String {
+    let mut pointer = String::new();
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        if let Some(field) = parts.next().filter(|field| !field.is_empty()) {
+            pointer.push('/');
+            pointer.push_str(field);
+        }
+        for index in parts {
+            pointer.push('/');
+            pointer.push_str(index.trim_end_matches(']'));
+        }
     }
+    pointer
+}
+
+/// The JSON pointer of the image string at a site of `kind` at dotted `path`: `…/containers/0/image`,
+/// `…/volumes/0/image/reference`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn image_pointer_of(path: &str, kind: SiteKind) -> String {
+    let mut pointer = pointer_of_path(path);
+    pointer.push_str(match kind {
+        SiteKind::ImageVolume => "/image/reference",
+        _ => "/image",
+    });
+    pointer
 }
 
 /// Reads a line [`push_site`] and [`with_subject`] wrote; `None` for any other line (a malformed-object rejection,

@@ -28,7 +28,7 @@ use serde_json::Value;
 use host_harness::host::PolicyHost;
 use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
 use host_harness::pin::{self, PinError, PinFailure, PinnedImage};
-use host_harness::registry::{RegistryArgs, RunningPods};
+use host_harness::registry::{DigestSource, RegistryArgs, RunningPods};
 
 use crate::cli::PolicyArgs;
 
@@ -44,6 +44,11 @@ pub struct PinArgs {
     /// Change nothing; exit 1 when some image would be pinned, 0 when none would.
     #[arg(long)]
     pub check: bool,
+
+    /// Also re-resolve the tag of every `name:tag@digest` image and rewrite a digest its tag no longer points to
+    /// (the tag stays); with --check, exit 1 when any digest is stale.
+    #[arg(long)]
+    pub refresh: bool,
 
     /// Pin each image to the digest it runs at in these Pods (`kubectl get pods -A -o json`; `-` for stdin), not to
     /// what its tag points at today; no registry is contacted.
@@ -96,19 +101,24 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
 
     let spec = args.policy.spec();
     let settings = pin::settings_with_resolve_tags(spec.settings()?).map_err(anyhow::Error::msg)?;
-    let host = match &args.from_pods {
+    // The digest source the module's capability asks, which --refresh asks too (sharing its per-run cache).
+    let (host, source) = match &args.from_pods {
         Some(pods) => {
             anyhow::ensure!(
                 !(reads_stdin && pods.as_os_str() == "-"),
                 "--from-pods - and the path - cannot both read stdin"
             );
-            let running = RunningPods::load(pods)
-                .map_err(anyhow::Error::msg)
-                .context("invalid --from-pods input")?;
-            spec.load_serving(Arc::new(running), &args.registry, &settings)?
+            let running: Arc<dyn DigestSource> = Arc::new(
+                RunningPods::load(pods)
+                    .map_err(anyhow::Error::msg)
+                    .context("invalid --from-pods input")?,
+            );
+            let host = spec.load_serving(Arc::clone(&running), &args.registry, &settings)?;
+            (host, running)
         }
-        None => spec.load(&args.registry, &settings)?,
+        None => spec.load_with_source(&args.registry, &settings)?,
     };
+    let refresh = args.refresh.then_some(source.as_ref());
 
     let started = Instant::now();
     // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and
@@ -116,7 +126,7 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     let results: Vec<FileResult> = expand_paths(&args.paths)
         .into_par_iter()
         .with_max_len(1)
-        .map(|input| pin_input(input, &host, &settings, mode))
+        .map(|input| pin_input(input, &host, &settings, refresh, mode))
         .collect();
 
     let report = Report::of(&results);
@@ -196,6 +206,7 @@ fn pin_input(
     input: Result<InputPath, InputError>,
     host: &PolicyHost,
     settings: &Value,
+    refresh: Option<&dyn DigestSource>,
     mode: Mode,
 ) -> FileResult {
     let failed = |name: String, error: InputError| FileResult {
@@ -217,7 +228,7 @@ fn pin_input(
         Ok(file) => file,
         Err(error) => return failed(name, error),
     };
-    let plan = match pin::plan_file(&file, host, settings, Limits::default()) {
+    let plan = match pin::plan_file_refreshing(&file, host, settings, Limits::default(), refresh) {
         Ok(plan) => plan,
         Err(failure) => {
             return FileResult {

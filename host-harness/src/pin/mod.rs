@@ -18,6 +18,7 @@
 //! reported. Before anything is written, the new text is parsed again and must read back as exactly the module's
 //! objects. Files are written by [`write::replace_file`], atomically.
 
+mod refresh;
 pub mod scalar;
 pub mod write;
 
@@ -32,6 +33,7 @@ use require_digest::violation;
 use crate::host::PolicyHost;
 use crate::manifest::{self, Document, Limits, ManifestFile, ManifestObject};
 use crate::place::ObjectPlace;
+use crate::registry::DigestSource;
 use scalar::RenderError;
 
 pub use write::{TEMP_SUFFIX, WriteError, is_temp_file_name, replace_file};
@@ -116,6 +118,31 @@ pub fn plan_file(
     settings: &Value,
     limits: Limits,
 ) -> Result<FilePlan, PinFailure> {
+    plan_file_refreshing(file, policy, settings, limits, None)
+}
+
+/// [`plan_file`], and with `refresh` (`pin --refresh`) also every `name:tag@digest` whose tag `refresh` now
+/// resolves to another digest rewritten to that digest (see the `refresh` module).
+pub fn plan_file_refreshing(
+    file: &ManifestFile,
+    policy: &PolicyHost,
+    settings: &Value,
+    limits: Limits,
+    refresh: Option<&dyn DigestSource>,
+) -> Result<FilePlan, PinFailure> {
+    // Exemptions as the module reads them; settings the module validated first, so they parse.
+    let refresh = match refresh {
+        None => None,
+        Some(source) => Some((
+            source,
+            require_digest::settings::Settings::from_json(settings).map_err(|error| {
+                PinFailure::of(vec![PinError {
+                    line: None,
+                    message: format!("invalid settings: {error}"),
+                }])
+            })?,
+        )),
+    };
     let mut documents = manifest::load_documents(file, limits).map_err(|error| {
         PinFailure::of(vec![PinError {
             line: error.line,
@@ -143,10 +170,15 @@ pub fn plan_file(
     let answers: Vec<(usize, ObjectAnswer)> = objects
         .into_par_iter()
         .map(|(index, object)| {
-            (
-                index,
-                ask_module(&documents[index], index, object, policy, settings),
-            )
+            let stale = refresh.as_ref().map(|(source, settings)| {
+                refresh::stale_digests(&documents[index], &object, settings, *source)
+            });
+            let mut answer = ask_module(&documents[index], index, object, policy, settings);
+            if let Some((changes, errors)) = stale {
+                answer.changes.extend(changes);
+                answer.errors.extend(errors);
+            }
+            (index, answer)
         })
         .collect();
 
