@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Keeping pins true, as a user types it, against a real registry on loopback (e2e/registry.sh): `check
 # --verify-registry` on a deleted digest and a moved tag, the policy's tagDigestMismatch setting through `run`, and
-# `pin --refresh`.
+# `pin --refresh` and `pin --set`.
 # Each test pushes repositories of its own (registry.sh push), so deleting or moving them leaves the seeded ones alone.
 
 setup_file() {
@@ -137,4 +137,15 @@ EOF
   run "$HARNESS" pin "$POLICY" --refresh --insecure-registry "$RD_REGISTRY_OPEN" "$TMP/web.yaml"
   [ "$status" -eq 0 ]
   diff <(deployment "$RD_REGISTRY_OPEN/e2e/refresh:3.1@$new") "$TMP/web.yaml"
+}
+
+@test "pin --set IMAGE:TAG bumps every image of that repository to the tag's digest" {
+  one=$(push e2e/bump:1.0 bump-one)
+  two=$(push e2e/bump:1.1 bump-two)
+  deployment "$RD_REGISTRY_OPEN/e2e/bump:1.0@$one" > "$TMP/web.yaml"
+
+  # The guide's update-image-digest.sh, as one command.
+  run "$HARNESS" pin "$POLICY" --set "$RD_REGISTRY_OPEN/e2e/bump:1.1" --insecure-registry "$RD_REGISTRY_OPEN" "$TMP/web.yaml"
+  [ "$status" -eq 0 ]
+  diff <(deployment "$RD_REGISTRY_OPEN/e2e/bump:1.1@$two") "$TMP/web.yaml"
 }

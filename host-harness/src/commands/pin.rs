@@ -50,6 +50,11 @@ pub struct PinArgs {
     #[arg(long)]
     pub refresh: bool,
 
+    /// Move every image of IMAGE's repository (matched on the normalized name: `nginx` is `docker.io/library/nginx`)
+    /// to `name:TAG@<digest of TAG>`, the name as written; repeatable.
+    #[arg(long = "set", value_name = "IMAGE:TAG", value_parser = pin::SetImage::parse)]
+    pub sets: Vec<pin::SetImage>,
+
     /// Pin each image to the digest it runs at in these Pods (`kubectl get pods -A -o json`; `-` for stdin), not to
     /// what its tag points at today; no registry is contacted.
     #[arg(long, value_name = "FILE", conflicts_with = "digests")]
@@ -118,7 +123,11 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
         }
         None => spec.load_with_source(&args.registry, &settings)?,
     };
-    let refresh = args.refresh.then_some(source.as_ref());
+    let asks = pin::HostAsks {
+        source: Some(source.as_ref()),
+        refresh: args.refresh,
+        sets: &args.sets,
+    };
 
     let started = Instant::now();
     // Each file is read, judged, and (in write mode) replaced in its own task, so a long run writes as it goes and
@@ -126,7 +135,7 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     let results: Vec<FileResult> = expand_paths(&args.paths)
         .into_par_iter()
         .with_max_len(1)
-        .map(|input| pin_input(input, &host, &settings, refresh, mode))
+        .map(|input| pin_input(input, &host, &settings, &asks, mode))
         .collect();
 
     let report = Report::of(&results);
@@ -206,7 +215,7 @@ fn pin_input(
     input: Result<InputPath, InputError>,
     host: &PolicyHost,
     settings: &Value,
-    refresh: Option<&dyn DigestSource>,
+    asks: &pin::HostAsks,
     mode: Mode,
 ) -> FileResult {
     let failed = |name: String, error: InputError| FileResult {
@@ -228,7 +237,7 @@ fn pin_input(
         Ok(file) => file,
         Err(error) => return failed(name, error),
     };
-    let plan = match pin::plan_file_refreshing(&file, host, settings, Limits::default(), refresh) {
+    let plan = match pin::plan_file_with(&file, host, settings, Limits::default(), asks) {
         Ok(plan) => plan,
         Err(failure) => {
             return FileResult {

@@ -36,6 +36,7 @@ use crate::place::ObjectPlace;
 use crate::registry::DigestSource;
 use scalar::RenderError;
 
+pub use refresh::SetImage;
 pub use write::{TEMP_SUFFIX, WriteError, is_temp_file_name, replace_file};
 
 /// One image the module pinned, where it is written.
@@ -118,30 +119,42 @@ pub fn plan_file(
     settings: &Value,
     limits: Limits,
 ) -> Result<FilePlan, PinFailure> {
-    plan_file_refreshing(file, policy, settings, limits, None)
+    plan_file_with(file, policy, settings, limits, &HostAsks::default())
 }
 
-/// [`plan_file`], and with `refresh` (`pin --refresh`) also every `name:tag@digest` whose tag `refresh` now
-/// resolves to another digest rewritten to that digest (see the `refresh` module).
-pub fn plan_file_refreshing(
+/// What `pin` asks of the host beside the module's pins (see the `refresh` module).
+#[derive(Default)]
+pub struct HostAsks<'a> {
+    /// Where `--refresh` and `--set` find digests: the source the module's capability asks.
+    pub source: Option<&'a dyn DigestSource>,
+    /// `--refresh`: rewrite each `name:tag@digest` whose tag now resolves to another digest.
+    pub refresh: bool,
+    /// `--set IMAGE:TAG`, repeatable.
+    pub sets: &'a [SetImage],
+}
+
+/// [`plan_file`], with what the host itself changes (`--refresh`, `--set`) applied too.
+pub fn plan_file_with(
     file: &ManifestFile,
     policy: &PolicyHost,
     settings: &Value,
     limits: Limits,
-    refresh: Option<&dyn DigestSource>,
+    asks: &HostAsks,
 ) -> Result<FilePlan, PinFailure> {
     // Exemptions as the module reads them; settings the module validated first, so they parse.
-    let refresh = match refresh {
-        None => None,
-        Some(source) => Some((
+    let host_changes = match asks.source {
+        Some(source) if asks.refresh || !asks.sets.is_empty() => Some(refresh::HostChanges {
             source,
-            require_digest::settings::Settings::from_json(settings).map_err(|error| {
+            settings: require_digest::settings::Settings::from_json(settings).map_err(|error| {
                 PinFailure::of(vec![PinError {
                     line: None,
                     message: format!("invalid settings: {error}"),
                 }])
             })?,
-        )),
+            refresh: asks.refresh,
+            sets: asks.sets,
+        }),
+        _ => None,
     };
     let mut documents = manifest::load_documents(file, limits).map_err(|error| {
         PinFailure::of(vec![PinError {
@@ -170,11 +183,15 @@ pub fn plan_file_refreshing(
     let answers: Vec<(usize, ObjectAnswer)> = objects
         .into_par_iter()
         .map(|(index, object)| {
-            let stale = refresh.as_ref().map(|(source, settings)| {
-                refresh::stale_digests(&documents[index], &object, settings, *source)
-            });
+            let asked_of_host = host_changes
+                .as_ref()
+                .map(|host| refresh::host_changes(&documents[index], &object, host));
             let mut answer = ask_module(&documents[index], index, object, policy, settings);
-            if let Some((changes, errors)) = stale {
+            if let Some((changes, errors)) = asked_of_host {
+                // A --set image is unpinned, so the module pins it too: the host's change is the one written.
+                answer
+                    .changes
+                    .retain(|change| !changes.iter().any(|set| set.pointer == change.pointer));
                 answer.changes.extend(changes);
                 answer.errors.extend(errors);
             }

@@ -11,6 +11,7 @@ mod module_shape;
 mod mutation;
 mod packaging;
 mod pin_from_pods;
+mod pin_set;
 mod pin_tree;
 mod readme;
 mod requests;
