@@ -41,6 +41,10 @@ pub struct PinArgs {
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,
 
+    /// How to report what was pinned: lines on stderr, or one JSON document on stdout (not with --dry-run or `-`).
+    #[arg(long, short = 'o', value_enum, default_value_t = PinOutput::Text, conflicts_with = "dry_run")]
+    pub output: PinOutput,
+
     /// Change nothing; exit 1 when some image would be pinned, 0 when none would.
     #[arg(long)]
     pub check: bool,
@@ -67,6 +71,13 @@ pub struct PinArgs {
 
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PinOutput {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +114,10 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     if reads_stdin && args.paths.len() > 1 {
         anyhow::bail!("`-` (pin stdin to stdout) cannot be combined with other paths");
     }
+    anyhow::ensure!(
+        !(reads_stdin && args.output == PinOutput::Json),
+        "`-` writes the pinned text to stdout, so it cannot be combined with --output json"
+    );
 
     let spec = args.policy.spec();
     let settings = pin::settings_with_resolve_tags(spec.settings()?).map_err(anyhow::Error::msg)?;
@@ -146,7 +161,38 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
     } else {
         "would pin"
     };
-    for result in &results {
+    match args.output {
+        PinOutput::Text => write_text(&results, mode, verb, &mut stdout, &mut stderr)?,
+        PinOutput::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &json_report(&results, &report, mode))
+                .context("writing to stdout")?;
+            writeln!(stdout).context("writing to stdout")?;
+        }
+    }
+    stdout.flush().context("writing to stdout")?;
+    writeln!(stderr, "{}", report.summary(verb))?;
+    if args.policy.verbose {
+        writeln!(stderr, "pin took {:.3}s", started.elapsed().as_secs_f64())?;
+    }
+    Ok(ExitCode::from(if report.failed_files > 0 {
+        2
+    } else if mode == Mode::Check && report.images > 0 {
+        1
+    } else {
+        0
+    }))
+}
+
+/// The text report: per file, its pinned images, errors and what was left as is, in line order, on stderr; the
+/// diff (`--dry-run`) or the pinned text (`-`) on stdout.
+fn write_text(
+    results: &[FileResult],
+    mode: Mode,
+    verb: &str,
+    stdout: &mut impl std::io::Write,
+    stderr: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    for result in results {
         let name = &result.name;
         // Each file's lines in file order; a line without a number (a file-wide error) first.
         let mut lines: Vec<(Option<usize>, String)> = Vec::new();
@@ -197,18 +243,66 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
                 .context("writing to stdout")?;
         }
     }
-    stdout.flush().context("writing to stdout")?;
-    writeln!(stderr, "{}", report.summary(verb))?;
-    if args.policy.verbose {
-        writeln!(stderr, "pin took {:.3}s", started.elapsed().as_secs_f64())?;
-    }
-    Ok(ExitCode::from(if report.failed_files > 0 {
-        2
-    } else if mode == Mode::Check && report.images > 0 {
-        1
-    } else {
-        0
-    }))
+    Ok(())
+}
+
+/// `--output json`: every change with its file, line and both references (and digests), every rejection left as is,
+/// every error, and the summary's counts, for bots writing commit messages and pull requests.
+fn json_report(results: &[FileResult], report: &Report, mode: Mode) -> Value {
+    let digest_of = |image: &str| image.rsplit_once('@').map(|(_, digest)| digest.to_owned());
+    let notes = |notes: &[PinError]| -> Vec<Value> {
+        notes
+            .iter()
+            .map(|note| serde_json::json!({"line": note.line, "message": note.message}))
+            .collect()
+    };
+    let files: Vec<Value> = results
+        .iter()
+        .map(|result| {
+            let (changes, left_as_is, errors) = match &result.outcome {
+                Ok(pinned) => (
+                    pinned
+                        .images
+                        .iter()
+                        .map(|image| {
+                            serde_json::json!({
+                                "line": image.line,
+                                "from": image.old,
+                                "to": image.new,
+                                "fromDigest": digest_of(&image.old),
+                                "toDigest": digest_of(&image.new),
+                            })
+                        })
+                        .collect(),
+                    notes(&pinned.left_as_is),
+                    Vec::new(),
+                ),
+                Err(failure) => (
+                    Vec::new(),
+                    notes(&failure.left_as_is),
+                    notes(&failure.errors),
+                ),
+            };
+            serde_json::json!({
+                "file": result.name,
+                "changes": changes,
+                "leftAsIs": left_as_is,
+                "errors": errors,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "written": mode == Mode::Write,
+        "files": files,
+        "summary": {
+            "images": report.images,
+            "changedFiles": report.pinned_files,
+            "unchangedFiles": report.unchanged_files,
+            "failedFiles": report.failed_files,
+            "errors": report.errors,
+            "leftAsIs": report.left_as_is,
+        },
+    })
 }
 
 fn pin_input(

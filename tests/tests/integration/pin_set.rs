@@ -127,3 +127,66 @@ fn set_takes_an_image_with_a_tag_and_no_digest() {
         assert!(stderr.contains(expected), "{value}: {stderr}");
     }
 }
+
+/// `--output json`, for bots: every change with its file, line, both references and both digests; stdout holds only
+/// the JSON; `--check` reports the same changes it would write.
+#[test]
+fn output_json_says_what_moved_for_a_commit_message() {
+    let work = tempfile::tempdir().unwrap();
+    fs::write(
+        work.path().join("digests.yaml"),
+        format!("nginx:1.27.3: {NEW}\nghcr.io/acme/api:1.0: {API}\n"),
+    )
+    .unwrap();
+    let file = work.path().join("app.yaml");
+    fs::write(&file, manifests("1.25.0", OLD)).unwrap();
+
+    for (args, written) in [
+        (
+            &["--set", "nginx:1.27.3", "--check", "-o", "json"][..],
+            false,
+        ),
+        (&["--set", "nginx:1.27.3", "--output", "json"][..], true),
+    ] {
+        let output = pin(work.path(), args);
+        assert!(
+            output.status.code() != Some(2),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)));
+        assert_eq!(report["written"], written);
+        assert_eq!(report["summary"]["images"], 2);
+        let changes = report["files"][0]["changes"].as_array().unwrap();
+        assert_eq!(
+            changes
+                .iter()
+                .map(|change| (
+                    change["line"].as_u64().unwrap(),
+                    change["from"].as_str().unwrap().to_owned(),
+                    change["to"].as_str().unwrap().to_owned(),
+                    change["fromDigest"].as_str().unwrap().to_owned(),
+                    change["toDigest"].as_str().unwrap().to_owned(),
+                ))
+                .collect::<Vec<_>>(),
+            vec![
+                (
+                    8,
+                    format!("nginx:1.25.0@{OLD}"),
+                    format!("nginx:1.27.3@{NEW}"),
+                    OLD.to_owned(),
+                    NEW.to_owned()
+                ),
+                (
+                    21,
+                    format!("docker.io/library/nginx:1.25.0@{OLD}"),
+                    format!("docker.io/library/nginx:1.27.3@{NEW}"),
+                    OLD.to_owned(),
+                    NEW.to_owned()
+                ),
+            ]
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), manifests("1.27.3", NEW));
+}
