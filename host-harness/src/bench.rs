@@ -376,7 +376,7 @@ pub fn write_table(report: &BenchReport, out: &mut impl std::io::Write) -> std::
     Ok(())
 }
 
-/// A duration in the unit that suits it: `812ns`, `14.2µs`, `3.41ms`, `1.20s`.
+/// A duration in the unit that suits it (ns, µs, ms or s), with three significant digits.
 fn show(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos < 1_000 {

@@ -25,11 +25,6 @@ impl ManifestDigestCapability {
         Self { source }
     }
 
-    /// The source behind the capability (also used directly by `digest` and `pin`).
-    pub fn source(&self) -> &Arc<dyn DigestSource> {
-        &self.source
-    }
-
     /// Answers one host call: `payload` is the image as a JSON string.
     pub fn answer(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
         let image: String = serde_json::from_slice(payload).map_err(|error| {

@@ -150,11 +150,6 @@ impl RegistryArgs {
             .context("invalid --docker-config")
     }
 
-    /// The `oci` / `v1/manifest_digest` capability backed by [`Self::digest_source`].
-    pub fn capability(&self) -> anyhow::Result<ManifestDigestCapability> {
-        Ok(ManifestDigestCapability::new(self.digest_source()?))
-    }
-
     /// Serves `kubewarden` / `oci` / `v1/manifest_digest` in `capabilities` as these flags say. Returns the digest
     /// source, for callers that also resolve images themselves (`pin`).
     pub fn register(
