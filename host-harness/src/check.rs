@@ -81,8 +81,10 @@ fn check_batch(
     let chunks: Vec<Vec<Chunk>> = batch
         .iter()
         .map(|file| {
-            file.as_ref()
-                .map_or_else(|_| Vec::new(), manifest::chunks_of)
+            file.as_ref().map_or_else(
+                |_| Vec::new(),
+                |file| manifest::chunks_of(file, options.limits),
+            )
         })
         .collect();
     let work: Vec<(&ManifestFile, &Chunk)> = batch
@@ -97,42 +99,62 @@ fn check_batch(
         .map(|(file, chunk)| check_chunk(file, chunk, policy, options))
         .collect::<Vec<_>>()
         .into_iter();
+    drop(work);
 
-    let mut reports = Vec::with_capacity(batch.len());
-    for (file, chunks) in batch.iter().zip(&chunks) {
+    // Each file's outcomes, its text dropped once they are complete: the reports are then put together in the memory
+    // the texts held, rather than beside them (a big input's reports are a good part of its size).
+    let mut judged = Vec::with_capacity(batch.len());
+    for (file, chunks) in batch.into_iter().zip(&chunks) {
         let file = match file {
             Err(error) => {
-                reports.push(FileReport {
-                    file: error.file.clone(),
-                    error: Some(error.clone()),
-                    objects: Vec::new(),
-                });
+                judged.push(Err(error));
                 continue;
             }
             Ok(file) => file,
         };
-        let mut objects = Vec::new();
+        let file_outcomes = outcomes.by_ref().take(chunks.len()).collect();
+        let file_outcomes = manifest::reread_broken_lists(chunks, file_outcomes, |list| {
+            check_chunk(&file, list, policy, options)
+        });
         let mut error = None;
-        for outcome in outcomes.by_ref().take(chunks.len()) {
+        let mut chunk_objects = Vec::with_capacity(file_outcomes.len());
+        for outcome in file_outcomes {
             match outcome {
-                Ok(chunk_objects) => objects.extend(chunk_objects),
+                Ok(objects) => chunk_objects.push(objects),
                 Err(yaml_error) => {
-                    error.get_or_insert_with(|| manifest::file_error(file, yaml_error));
+                    error.get_or_insert_with(|| manifest::file_error(&file, yaml_error));
                 }
             }
         }
         if error.is_some() {
             // A file that is not valid YAML as a whole is reported as such; its valid documents are not
             // judged one by one, as kubectl would not apply the file either.
-            objects.clear();
+            chunk_objects.clear();
         }
-        reports.push(FileReport {
-            file: file.name.clone(),
-            error,
-            objects,
-        });
+        judged.push(Ok((file.name, error, chunk_objects)));
     }
-    reports
+    drop(chunks);
+    judged
+        .into_iter()
+        .map(|judged| match judged {
+            Err(error) => FileReport {
+                file: error.file.clone(),
+                error: Some(error),
+                objects: Vec::new(),
+            },
+            Ok((file, error, chunk_objects)) => {
+                let mut objects = Vec::with_capacity(chunk_objects.iter().map(Vec::len).sum());
+                for chunk in chunk_objects {
+                    objects.extend(chunk);
+                }
+                FileReport {
+                    file,
+                    error,
+                    objects,
+                }
+            }
+        })
+        .collect()
 }
 
 fn check_chunk(
@@ -146,27 +168,31 @@ fn check_chunk(
     for mut document in documents {
         let objects = manifest::objects_of(&mut document);
         let document = &document;
-        let judged: Vec<ObjectReport> = objects
-            .into_par_iter()
-            .map(|object| match object {
-                Ok(object) => check_object(file, document, object, policy, options),
-                // No API server accepts such a document (no apiVersion or kind, not a mapping), so
-                // it cannot bring an image into a cluster: skipped, like a settings or values file
-                // lying beside the manifests, with the reason shown.
-                Err(error) => ObjectReport {
-                    line: error.line,
-                    api_version: None,
-                    kind: None,
-                    namespace: None,
-                    name: None,
-                    outcome: Outcome::Skipped {
-                        reason: error.message,
-                    },
+        let judge = |object: Result<ManifestObject, manifest::ObjectError>| match object {
+            Ok(object) => check_object(file, document, object, policy, options),
+            // No API server accepts such a document (no apiVersion or kind, not a mapping), so
+            // it cannot bring an image into a cluster: skipped, like a settings or values file
+            // lying beside the manifests, with the reason shown.
+            Err(error) => ObjectReport {
+                line: error.line,
+                api_version: None,
+                kind: None,
+                namespace: None,
+                name: None,
+                outcome: Outcome::Skipped {
+                    reason: error.message,
                 },
-            })
-            .collect();
-        reports.extend(judged);
+            },
+        };
+        // Reports live until the end of the run, so they are kept in Vecs of their exact size: a document of one
+        // object (the usual) is judged here, not through rayon, whose collect reserves room for four.
+        if objects.len() > 1 {
+            reports.par_extend(objects.into_par_iter().map(judge));
+        } else {
+            reports.extend(objects.into_iter().map(judge));
+        }
     }
+    reports.shrink_to_fit();
     Ok(reports)
 }
 

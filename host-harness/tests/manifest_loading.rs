@@ -57,7 +57,8 @@ fn every_real_world_file_loads_with_the_documented_counts() {
         for mut document in
             load_documents(&file, Limits::default()).unwrap_or_else(|error| panic!("{error}"))
         {
-            documents += 1;
+            // A big List is read item by item, each item a document of its own: the List counts once.
+            documents += usize::from(document.pointer.is_empty() || document.pointer == "/items/0");
             for object in objects_of(&mut document) {
                 let object = object.unwrap_or_else(|error| panic!("{}: {error}", path.display()));
                 *kinds.entry(object.identity.kind).or_default() += 1;
@@ -84,16 +85,38 @@ fn every_real_world_file_loads_with_the_documented_counts() {
 
 #[test]
 fn parallel_split_parsing_equals_one_sequential_pass_on_real_files() {
+    // Object by object (a big List's items are read apart, each a document of its own): pointer, line, value,
+    // and the places of the object's scalars.
+    let objects = |documents: Vec<Document>| {
+        let mut out = Vec::new();
+        for mut document in documents {
+            for object in objects_of(&mut document).into_iter().flatten() {
+                let scalars: Vec<_> = document.scalars[object.scalars.clone()]
+                    .iter()
+                    .map(|s| {
+                        (
+                            document.pointer_of(s),
+                            s.line,
+                            s.column,
+                            s.span.clone(),
+                            s.style,
+                        )
+                    })
+                    .collect();
+                out.push((object.pointer, object.line, object.value, scalars));
+            }
+        }
+        out
+    };
     for path in real_files() {
         let file = read_input(&InputPath::File(path.clone())).unwrap();
-        let split = load_documents(&file, Limits::default()).unwrap();
-        let whole =
-            parse_all(&file.text, Limits::default()).unwrap_or_else(|error| panic!("{error}"));
+        let split = objects(load_documents(&file, Limits::default()).unwrap());
+        let whole = objects(
+            parse_all(&file.text, Limits::default()).unwrap_or_else(|error| panic!("{error}")),
+        );
         assert_eq!(split.len(), whole.len(), "{}", path.display());
         for (a, b) in split.iter().zip(&whole) {
-            assert_eq!(a.value, b.value, "{}", path.display());
-            assert_eq!(a.line, b.line, "{}", path.display());
-            assert_eq!(a.scalars, b.scalars, "{}", path.display());
+            assert!(a == b, "{}: {} differs", path.display(), a.0);
         }
     }
 }

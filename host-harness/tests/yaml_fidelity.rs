@@ -21,7 +21,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use host_harness::manifest::{
-    InputPath, Limits, expand_paths, load_documents, parse_all, read_input,
+    Document, InputPath, Limits, expand_paths, load_documents, objects_of, parse_all, read_input,
 };
 use serde_json::Value;
 
@@ -766,21 +766,33 @@ fn host_harness_reads_every_file_as_kubectl_does() {
                 show(&ours)
             ));
         }
-        // check and pin read through load_documents (documents split, then parsed in parallel): the same outcome.
+        // check and pin read through load_documents (documents split, big Lists cut at their items, then parsed in
+        // parallel): the same objects as one sequential read.
         if let Ok(file) = read_input(&InputPath::File(path.clone())) {
-            let split = catch_unwind(AssertUnwindSafe(|| {
-                load_documents(&file, Limits::default())
-            }));
-            let split = match split {
-                Ok(Ok(documents)) => Outcome::Loaded(
-                    documents
-                        .into_iter()
-                        .map(|document| document.value)
-                        .collect(),
-                ),
-                Ok(Err(error)) => Outcome::Refused(error.to_string()),
-                Err(_) => Outcome::Refused("PANIC".to_owned()),
-            };
+            let objects_of_read =
+                |read: std::thread::Result<Result<Vec<Document>, String>>| match read {
+                    Ok(Ok(documents)) => Outcome::Loaded(
+                        documents
+                            .into_iter()
+                            .flat_map(|mut document| {
+                                objects_of(&mut document).into_iter().map(|object| {
+                                    object.map_or_else(
+                                        |error| Value::String(error.message),
+                                        |object| object.value,
+                                    )
+                                })
+                            })
+                            .collect(),
+                    ),
+                    Ok(Err(error)) => Outcome::Refused(error),
+                    Err(_) => Outcome::Refused("PANIC".to_owned()),
+                };
+            let split = objects_of_read(catch_unwind(AssertUnwindSafe(|| {
+                load_documents(&file, Limits::default()).map_err(|error| error.to_string())
+            })));
+            let ours = objects_of_read(catch_unwind(AssertUnwindSafe(|| {
+                parse_all(&file.text, Limits::default()).map_err(|error| error.to_string())
+            })));
             let agree = same_outcome(&split, &ours) || (panicked(&split) && panicked(&ours));
             if !agree {
                 disagreements.push(format!(

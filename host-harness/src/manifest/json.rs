@@ -86,6 +86,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Document>, JsonStr
                 line,
                 scalars: walker.scalars,
                 paths: walker.paths,
+                pointer: String::new(),
             });
         }
     }
@@ -103,7 +104,7 @@ fn strip_position(error: &serde_json::Error) -> String {
 /// Line and column of byte offsets visited in increasing order, in time linear in the text (a one-line JSON
 /// file of megabytes is common: counting from the line's start for every scalar would be quadratic).
 #[derive(Default)]
-struct LineCounter {
+pub(super) struct LineCounter {
     /// The last offset located, its 1-based line and 0-based column in characters.
     offset: usize,
     line: usize,
@@ -111,17 +112,17 @@ struct LineCounter {
 }
 
 impl LineCounter {
-    fn advance(&mut self, text: &str, offset: usize) -> (usize, usize) {
+    pub(super) fn advance(&mut self, text: &str, offset: usize) -> (usize, usize) {
         if self.line == 0 {
             self.line = 1;
         }
-        for c in text[self.offset..offset].chars() {
-            if c == '\n' {
-                self.line += 1;
-                self.column = 0;
-            } else {
-                self.column += 1;
+        let passed = &text[self.offset..offset];
+        match memchr::memrchr(b'\n', passed.as_bytes()) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', passed.as_bytes()).count();
+                self.column = passed[last + 1..].chars().count();
             }
+            None => self.column += passed.chars().count(),
         }
         self.offset = offset;
         (self.line, self.column + 1)
@@ -130,6 +131,49 @@ impl LineCounter {
     fn line_of(&mut self, text: &str, offset: usize) -> usize {
         self.advance(text, offset).0
     }
+}
+
+/// Reads one item of a JSON List on its own (see [`super::lists`]): the value at `range` of `text`, which starts at
+/// `line` and `column`, placed at `/items/{index}` of its List.
+pub(super) fn parse_list_item(
+    text: &str,
+    range: std::ops::Range<usize>,
+    (line, column): (usize, usize),
+    index: usize,
+    limits: Limits,
+) -> Result<Document, YamlError> {
+    let value: Value = serde_json::from_str(&text[range.clone()]).map_err(|error| YamlError {
+        message: format!("invalid JSON: {}", strip_position(&error)),
+        line,
+        column,
+        is_syntax: true,
+    })?;
+    let mut paths = PathTree::new();
+    let items = paths.add_key(PathId::ROOT, "items");
+    let item = paths.add_index(items, index);
+    let mut lines = LineCounter {
+        offset: range.start,
+        line,
+        column: column - 1,
+    };
+    let mut walker = Walker {
+        text,
+        position: range.start,
+        lines: &mut lines,
+        paths,
+        scalars: Vec::new(),
+        // The List's object and its `items` array hold the item, as in the whole read.
+        depth: 2,
+        max_depth: limits.max_depth,
+    };
+    walker.node(item)?;
+    Ok(Document {
+        value,
+        line,
+        scalars: walker.scalars,
+        paths: walker.paths,
+        pointer: format!("/items/{index}"),
+    })
 }
 
 /// Walks one JSON value that serde_json accepted, recording its scalars' positions and places.

@@ -12,6 +12,7 @@
 
 pub mod inputs;
 pub mod json;
+pub mod lists;
 pub mod objects;
 pub mod yaml;
 
@@ -21,9 +22,10 @@ pub use require_digest::admission::ObjectIdentity;
 pub use require_digest::resources::resource_for_kind;
 pub use yaml::{Chunk, Document, Limits, PathId, ScalarPosition, Style, YamlError};
 
-use serde_json::Value;
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use serde_json::Value;
 
 /// The CREATE admission request the API server would send a webhook for `object`, as host-harness's user.
 pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) -> Value {
@@ -31,27 +33,76 @@ pub fn admission_request(object: Value, identity: &ObjectIdentity, uid: &str) ->
 }
 
 /// The pieces of a file that can be parsed on their own, in parallel: a YAML file's documents (split at its
-/// `---` lines); a JSON stream whole.
-pub fn chunks_of(file: &ManifestFile) -> Vec<Chunk> {
+/// `---` lines); a JSON stream whole; the items of a big List, each on its own (see [`lists`]).
+pub fn chunks_of(file: &ManifestFile, limits: Limits) -> Vec<Chunk> {
     match file.syntax {
-        Syntax::Yaml => yaml::split_documents(&file.text),
-        Syntax::Json => vec![Chunk {
-            range: 0..file.text.len(),
-            first_line: 1,
-        }],
+        Syntax::Yaml => {
+            let mut chunks = Vec::new();
+            for document in yaml::split_documents(&file.text) {
+                match lists::cut_yaml(&file.text, &document, limits) {
+                    Some(items) => chunks.extend(items),
+                    None => chunks.push(document),
+                }
+            }
+            chunks
+        }
+        Syntax::Json => lists::cut_json(&file.text).unwrap_or_else(|| {
+            vec![Chunk {
+                range: 0..file.text.len(),
+                first_line: 1,
+                list_item: None,
+            }]
+        }),
     }
 }
 
-/// Parses one chunk of a file (from [`chunks_of`]); positions are the file's.
+/// Parses one chunk of a file (from [`chunks_of`]); positions are the file's. A List item that does not read on
+/// its own is an error here: [`reread_broken_lists`] then reads its List whole.
 pub fn parse_chunk(
     file: &ManifestFile,
     chunk: &Chunk,
     limits: Limits,
 ) -> Result<Vec<Document>, YamlError> {
+    if let Some(item) = &chunk.list_item {
+        let is_json = file.syntax == Syntax::Json;
+        return lists::parse_item(&file.text, chunk, item, is_json, limits).map(|item| vec![item]);
+    }
     match file.syntax {
         Syntax::Yaml => yaml::parse_chunk(&file.text, chunk, limits),
         Syntax::Json => parse_json_stream(&file.text, limits),
     }
+}
+
+/// What was made of each chunk of a file (`outcomes`, one per chunk of `chunks`, in order), with the items of every
+/// List that did not all read on their own replaced by what `read_whole` makes of the List's whole document (one
+/// outcome for the List): what is read, or the error, is then exactly the whole read's.
+pub fn reread_broken_lists<T>(
+    chunks: &[Chunk],
+    outcomes: Vec<Result<T, YamlError>>,
+    read_whole: impl Fn(&Chunk) -> Result<T, YamlError>,
+) -> Vec<Result<T, YamlError>> {
+    let list_of = |chunk: &Chunk| chunk.list_item.as_ref().map(|item| Arc::clone(&item.list));
+    let mut result = Vec::with_capacity(outcomes.len());
+    let mut outcomes = chunks.iter().zip(outcomes).peekable();
+    while let Some((chunk, outcome)) = outcomes.next() {
+        let Some(list) = list_of(chunk) else {
+            result.push(outcome);
+            continue;
+        };
+        let mut items = vec![outcome];
+        while let Some((_, outcome)) = outcomes
+            .next_if(|(next, _)| list_of(next).is_some_and(|next| Arc::ptr_eq(&next, &list)))
+        {
+            items.push(outcome);
+        }
+        if items.iter().all(Result::is_ok) {
+            result.extend(items);
+        } else {
+            drop(items);
+            result.push(read_whole(&list.chunk));
+        }
+    }
+    result
 }
 
 /// A stream that starts with `{`, as apimachinery's decoder reads it: JSON values; when the JSON breaks off before a
@@ -122,10 +173,12 @@ pub fn parse_single(text: &str) -> Result<Value, YamlError> {
 
 /// Parses every document of a file, its documents in parallel; the first error in file order wins.
 pub fn load_documents(file: &ManifestFile, limits: Limits) -> Result<Vec<Document>, InputError> {
-    let parsed: Vec<Result<Vec<Document>, YamlError>> = chunks_of(file)
+    let chunks = chunks_of(file, limits);
+    let parsed: Vec<Result<Vec<Document>, YamlError>> = chunks
         .par_iter()
         .map(|chunk| parse_chunk(file, chunk, limits))
         .collect();
+    let parsed = reread_broken_lists(&chunks, parsed, |list| parse_chunk(file, list, limits));
     let mut documents = Vec::with_capacity(parsed.len());
     for result in parsed {
         documents.extend(result.map_err(|error| file_error(file, error))?);

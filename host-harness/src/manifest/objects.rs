@@ -47,11 +47,13 @@ pub fn objects_of(document: &mut Document) -> Vec<Result<ManifestObject, ObjectE
     let value = std::mem::take(&mut document.value);
     let mut objects = Vec::new();
     let place = Place {
-        pointer: String::new(),
+        pointer: document.pointer.clone(),
         line: document.line,
         scalars: 0..document.scalars.len(),
     };
-    collect_objects(value, place, document, 0, &mut objects);
+    // A List item read on its own (see super::lists) is one List deep already.
+    let nesting = usize::from(!document.pointer.is_empty());
+    collect_objects(value, place, document, nesting, &mut objects);
     objects
 }
 

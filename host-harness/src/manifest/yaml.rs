@@ -37,6 +37,8 @@ use std::ops::Range;
 use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 use serde_json::{Map, Number, Value};
 
+use super::lists::ListItem;
+
 /// Bounds on what one document may expand to.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -230,6 +232,24 @@ impl PathTree {
         Some(id)
     }
 
+    /// Places a document that is a one-item sequence (a List item read on its own, see [`super::lists`]) where the
+    /// item sits in its List, `/items/{index}`: the item's node becomes that index under a new `items` node, and
+    /// every node below it one segment deeper.
+    pub(super) fn place_item_at(&mut self, index: usize) {
+        let index = u32::try_from(index).expect("a sequence has fewer than 2^32 items");
+        let items = self.add_key(PathId::ROOT, "items");
+        for (id, node) in self.nodes.iter_mut().enumerate().skip(1) {
+            if id == items.0 as usize {
+                continue;
+            }
+            node.depth += 1;
+            if node.parent == PathId::ROOT {
+                node.parent = items;
+                node.segment = Segment::Index(index);
+            }
+        }
+    }
+
     /// Whether the node is the one at the pointer of `segments` or lies inside it.
     fn is_within(&self, id: PathId, segments: &[&str]) -> bool {
         self.ancestor_at(id, depth_of(segments))
@@ -282,6 +302,10 @@ pub struct Document {
     pub scalars: Vec<ScalarPosition>,
     /// The places the scalars' [`PathId`]s refer to.
     pub(super) paths: PathTree,
+    /// Where [`Document::value`] sits in the document it was read from: `""` for a whole document, `/items/7` for
+    /// a List item read on its own (see [`super::lists`]). Pointers into the document, and its scalars' paths, are
+    /// the whole document's.
+    pub pointer: String,
 }
 
 impl Document {
@@ -385,6 +409,8 @@ pub struct Chunk {
     pub range: Range<usize>,
     /// 1-based line of the chunk's first byte.
     pub first_line: usize,
+    /// Set when the chunk is one item of a List, cut out of its document to be read on its own.
+    pub list_item: Option<ListItem>,
 }
 
 /// Splits a file where kubectl's reader (apimachinery's `YAMLReader`) cuts it: at every line that starts with
@@ -408,6 +434,7 @@ pub fn split_documents_from(text: &str, start: usize) -> Vec<Chunk> {
         chunks.push(Chunk {
             range: chunk_start..line_start,
             first_line: chunk_first_line,
+            list_item: None,
         });
         chunk_first_line += count_newlines(&bytes[chunk_start..line_start]);
         chunk_start = line_start;
@@ -415,6 +442,7 @@ pub fn split_documents_from(text: &str, start: usize) -> Vec<Chunk> {
     chunks.push(Chunk {
         range: chunk_start..text.len(),
         first_line: chunk_first_line,
+        list_item: None,
     });
     chunks
 }
@@ -647,6 +675,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                         line,
                         scalars,
                         paths,
+                        pointer: String::new(),
                     });
                 }
             }
