@@ -18,9 +18,8 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// `policy.wasm` at the workspace root (or `$REQUIRE_DIGEST_POLICY`), built with scripts/build-policy.sh when it is
-/// missing or older than its sources, so plain `cargo test` tests the policy as it is now. The rule is host-harness's
-/// tests' own, included rather than written twice.
-#[path = "../../../host-harness/tests/policy_wasm/mod.rs"]
+/// missing or older than its sources, so plain `cargo test` tests the policy as it is now: the one place that finds
+/// the module for every test that runs it.
 mod policy_wasm_locator;
 pub use policy_wasm_locator::policy_wasm;
 

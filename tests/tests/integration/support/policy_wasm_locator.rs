@@ -1,23 +1,14 @@
-//! Locating the real policy module for the tests that run it, here and in tests/ (whose `support.rs` includes this
-//! very file, so the rule is written once): `$REQUIRE_DIGEST_POLICY` as given, else `policy.wasm` at the workspace
-//! root, built with scripts/build-policy.sh when it is missing or older than anything it is built from.
+//! Locating the real policy module for every test that runs it: `$REQUIRE_DIGEST_POLICY` as given, else
+//! `policy.wasm` at the workspace root, built with scripts/build-policy.sh when it is missing or older than anything it
+//! is built from.
 //!
 //! Without that last check, plain `cargo test` after a change to the policy would test the module built before it
 //! and pass or fail for the old code: the test binaries are rebuilt by cargo, policy.wasm only by this script.
-
-#![allow(dead_code)] // each test crate uses a different part of this module
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::SystemTime;
-
-/// The workspace root: both crates that use this module sit directly in it.
-pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate sits in the workspace root")
-}
 
 pub fn policy_wasm() -> &'static Path {
     static POLICY: OnceLock<PathBuf> = OnceLock::new();
@@ -25,7 +16,7 @@ pub fn policy_wasm() -> &'static Path {
         // Given explicitly (e2e/run.sh, a module built elsewhere): the caller knows what it is testing.
         match std::env::var_os("REQUIRE_DIGEST_POLICY") {
             Some(path) => PathBuf::from(path),
-            None => up_to_date_module(workspace_root()),
+            None => up_to_date_module(&super::repo_root()),
         }
     })
 }
