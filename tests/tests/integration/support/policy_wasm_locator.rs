@@ -42,18 +42,23 @@ pub fn up_to_date_module(root: &Path) -> PathBuf {
 /// Why `module` must be built: it is missing, or a file it is built from changed after it was written. `None`
 /// when it is up to date.
 pub fn needs_build(root: &Path, module: &Path) -> Option<String> {
-    let built = match std::fs::metadata(module).and_then(|meta| meta.modified()) {
+    older_than_a_source(root, module, policy_sources(root))
+}
+
+/// Why `artifact` must be built from `sources` (files under `root`): it is missing, or older than one of them.
+pub fn older_than_a_source(root: &Path, artifact: &Path, sources: Vec<PathBuf>) -> Option<String> {
+    let built = match std::fs::metadata(artifact).and_then(|meta| meta.modified()) {
         Ok(built) => built,
-        Err(_) => return Some(format!("{} is missing", module.display())),
+        Err(_) => return Some(format!("{} is missing", artifact.display())),
     };
-    let (newest, source) = policy_sources(root)
+    let (newest, source) = sources
         .into_iter()
         .filter_map(|source| Some((modified(&source)?, source)))
         .max()?;
     (newest > built).then(|| {
         format!(
             "{} is older than {}",
-            module.display(),
+            artifact.display(),
             source.strip_prefix(root).unwrap_or(&source).display()
         )
     })
@@ -79,7 +84,7 @@ pub fn policy_sources(root: &Path) -> Vec<PathBuf> {
     sources
 }
 
-fn files_under(path: &Path, files: &mut Vec<PathBuf>) {
+pub fn files_under(path: &Path, files: &mut Vec<PathBuf>) {
     match std::fs::read_dir(path) {
         Ok(entries) => {
             for entry in entries {
