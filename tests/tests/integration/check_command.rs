@@ -50,7 +50,7 @@ fn verdicts_lines_and_metadata_skips_through_the_real_policy() {
     let host = policy_host();
     let report = check_files(
         vec![manifest("web.yaml", &web_yaml())],
-        &host,
+        host,
         &options(Some(metadata())),
     );
     let objects = &report.files[0].objects;
@@ -98,7 +98,7 @@ fn verdicts_lines_and_metadata_skips_through_the_real_policy() {
     // Without metadata every object is evaluated: the policy itself accepts the Service.
     let report = check_files(
         vec![manifest("web.yaml", &web_yaml())],
-        &host,
+        host,
         &options(None),
     );
     assert_eq!(
