@@ -15,7 +15,7 @@ command -v skopeo >/dev/null || want+=(skopeo)
 command -v htpasswd >/dev/null || want+=(apache2-utils)
 # e2e/verify.bats deletes a manifest through the registry API.
 command -v curl >/dev/null || want+=(curl)
-# pin_kill kills pin at chosen system calls with strace (no clock in the test).
+# tests/tests/integration/pin_kill.rs kills pin at chosen system calls with strace (no clock in the test).
 command -v strace >/dev/null || want+=(strace)
 command -v go >/dev/null || want+=(golang-go)
 gocode=/usr/share/gocode/src

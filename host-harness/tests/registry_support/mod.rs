@@ -11,6 +11,9 @@
 //! installs it itself when it runs as root. On a machine that can have neither, `REQUIRE_DIGEST_SKIP_REGISTRY=1`
 //! skips these tests on purpose: each then prints a `SKIPPED:` line past the harness's output capture. Under `CI`,
 //! and in `make test`, the skip is refused.
+//!
+//! Shared by host-harness's registry tests and tests/tests/integration (which includes this very file, at its crate
+//! root: `registries_or_skip!` names it as `$crate::registry_support`).
 
 #![allow(dead_code)] // each test crate uses a different part of this module
 

@@ -6,6 +6,8 @@
 //! So the first test that starts something able to hang arms a watchdog for the whole process, with a limit far
 //! beyond the binary's whole run, even in a debug build on a busy machine: when it rings, something hangs, and the
 //! process ends with a message saying so, killing first the process groups the tests registered.
+//!
+//! Shared by host-harness's test binaries and tests/tests/integration (which includes this very file).
 
 #![allow(dead_code)] // each test crate uses a different part of this module
 

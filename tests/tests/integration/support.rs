@@ -18,14 +18,15 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// `policy.wasm` at the workspace root (or `$REQUIRE_DIGEST_POLICY`), built with scripts/build-policy.sh when it is
-/// missing or older than its sources, so plain `cargo test` tests the policy as it is now. The rule is host-harness's
-/// tests' own, included rather than written twice.
-#[path = "../../../host-harness/tests/policy_wasm/mod.rs"]
+/// missing or older than its sources, so plain `cargo test` tests the policy as it is now: the one place that finds
+/// the module for every test that runs it.
 mod policy_wasm_locator;
 pub use policy_wasm_locator::policy_wasm;
 
-/// The `host-harness` binary of the same build profile as this test (target/<profile>/host-harness),
-/// built with cargo when it is missing.
+/// The `host-harness` binary of the same build profile as this test (target/<profile>/host-harness), or
+/// `$HOST_HARNESS_BIN`. Cargo builds a binary only for its own crate's tests (`CARGO_BIN_EXE_…`), so here it is built
+/// with cargo when it is missing or older than anything it is built from: the CLI under test is the code as it is now,
+/// never an older build left in target/.
 pub fn harness_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -39,24 +40,48 @@ pub fn harness_binary() -> &'static Path {
             .and_then(Path::parent)
             .expect("target/<profile>/deps layout");
         let binary = profile_dir.join("host-harness");
-        if !binary.exists() {
+        let root = repo_root();
+        if let Some(why) =
+            policy_wasm_locator::older_than_a_source(&root, &binary, harness_sources(&root))
+        {
+            eprintln!("host-harness: {why}; building it with cargo");
             let release = profile_dir
                 .file_name()
                 .is_some_and(|name| name == "release");
             let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
             cargo
                 .args(["build", "-p", "host-harness"])
-                .current_dir(repo_root());
+                .current_dir(&root);
             if release {
                 cargo.arg("--release");
             }
             assert!(
                 cargo.status().expect("running cargo build").success(),
-                "building host-harness failed"
+                "building host-harness failed ({why})"
             );
         }
         binary
     })
+}
+
+/// Every file the host-harness binary is built from: its crate but its tests, the policy crate it links (but its
+/// tests and benchmarks), and the workspace's manifest and lock file.
+pub fn harness_sources(root: &Path) -> Vec<PathBuf> {
+    let mut sources = vec![root.join("Cargo.toml"), root.join("Cargo.lock")];
+    for (krate, left_out) in [
+        ("host-harness", &["tests"][..]),
+        ("policy", &["tests", "benches"]),
+    ] {
+        let dir = root.join(krate);
+        for entry in std::fs::read_dir(&dir).expect("the crate's directory is readable") {
+            let path = entry.expect("the crate's directory is readable").path();
+            let name = path.file_name().unwrap_or_default();
+            if !left_out.iter().any(|left| name == *left) {
+                policy_wasm_locator::files_under(&path, &mut sources);
+            }
+        }
+    }
+    sources
 }
 
 /// One host for the whole test binary: the module is compiled once and every test evaluates through it,
@@ -89,7 +114,8 @@ mod locating_the_module {
     use std::path::Path;
     use std::time::{Duration, SystemTime};
 
-    use super::policy_wasm_locator::{needs_build, up_to_date_module};
+    use super::harness_sources;
+    use super::policy_wasm_locator::{needs_build, older_than_a_source, up_to_date_module};
 
     /// A workspace with a policy.wasm written at `built`, and every source at `built` minus an hour.
     fn workspace(built: SystemTime) -> tempfile::TempDir {
@@ -204,5 +230,44 @@ mod locating_the_module {
         );
         up_to_date_module(root.path());
         assert_eq!(fs::read_to_string(&module).unwrap(), "rebuilt\n");
+    }
+
+    /// The same rule for the host-harness binary, which cargo builds for host-harness's own tests only: a binary
+    /// older than a file it is built from is rebuilt, and the tests of either crate are not among those files.
+    #[rstest::rstest]
+    #[case::harness_source("host-harness/src/commands/run.rs", true)]
+    #[case::harness_manifest("host-harness/Cargo.toml", true)]
+    #[case::policy_source("policy/src/payload/scan.rs", true)]
+    #[case::lock_file("Cargo.lock", true)]
+    #[case::harness_test("host-harness/tests/run_command.rs", false)]
+    #[case::policy_test("policy/tests/rule.rs", false)]
+    #[case::policy_benchmark("policy/benches/validate.rs", false)]
+    fn the_harness_binary_is_rebuilt_when_older_than_a_file_it_is_built_from(
+        #[case] source: &str,
+        #[case] rebuilt: bool,
+    ) {
+        let built = SystemTime::UNIX_EPOCH + BUILT;
+        let root = workspace(built);
+        for file in [
+            "host-harness/Cargo.toml",
+            "host-harness/src/commands/run.rs",
+            "host-harness/tests/run_command.rs",
+        ] {
+            write_at(root.path(), file, "", built - Duration::from_secs(3600));
+        }
+        let binary = root.path().join("target/release/host-harness");
+        write_at(root.path(), "target/release/host-harness", "", built);
+        let stale = |root: &Path| older_than_a_source(root, &binary, harness_sources(root));
+        assert_eq!(stale(root.path()), None);
+        touch(root.path(), source, built + Duration::from_secs(1));
+        assert_eq!(
+            stale(root.path()),
+            rebuilt.then(|| format!("{} is older than {source}", binary.display()))
+        );
+        fs::remove_file(&binary).unwrap();
+        assert_eq!(
+            stale(root.path()),
+            Some(format!("{} is missing", binary.display()))
+        );
     }
 }

@@ -6,18 +6,16 @@
 //!
 //! Each test pushes repositories of its own, so deleting or moving them leaves the seeded images alone.
 
-#[macro_use]
-mod registry_support;
-mod policy_wasm;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use registry_support::Registries;
 use serde_json::{Value, json};
 
+use crate::registry_support::{self, Registries};
+use crate::support::{harness_binary, policy_wasm};
+
 fn harness() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    let mut command = Command::new(harness_binary());
     // No credentials from the machine running the tests.
     command.env(
         "DOCKER_CONFIG",
@@ -27,7 +25,7 @@ fn harness() -> Command {
 }
 
 fn policy() -> &'static Path {
-    policy_wasm::policy_wasm()
+    policy_wasm()
 }
 
 fn text(bytes: &[u8]) -> String {

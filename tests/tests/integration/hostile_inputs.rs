@@ -9,10 +9,7 @@
 //! are measured with `/usr/bin/time` (when installed) and their peak RSS printed (`cargo test … -- --nocapture`
 //! shows it); the only memory assertion is a generous sanity bound.
 //!
-//! Needs `policy.wasm` at the repository root (built on demand, see `policy_wasm`).
-
-mod policy_wasm;
-mod watchdog;
+//! Needs `policy.wasm` at the repository root (built on demand, see `support::policy_wasm`).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write as _};
@@ -22,6 +19,9 @@ use std::process::{Command, Stdio};
 
 use host_harness::manifest::Limits;
 use host_harness::manifest::inputs::MAX_FILE_BYTES;
+
+use crate::support::{harness_binary, policy_wasm};
+use crate::watchdog;
 
 const PINNED: &str =
     "nginx:1.27@sha256:27dd8ed44a83ff94d557f9fd0412ed5a8cbca69ea04922d88c01184a07300a5a";
@@ -97,17 +97,17 @@ impl Workspace {
                 .arg("-o")
                 .arg(&rss_file)
                 .args(["-f", "%M"])
-                .arg(env!("CARGO_BIN_EXE_host-harness"));
+                .arg(harness_binary());
             command
         } else {
             if measure {
                 eprintln!("/usr/bin/time is not installed: peak RSS not measured");
             }
-            Command::new(env!("CARGO_BIN_EXE_host-harness"))
+            Command::new(harness_binary())
         };
         command
             .arg("check")
-            .arg(policy_wasm::policy_wasm())
+            .arg(policy_wasm())
             .args(paths)
             .arg("good.yaml")
             .args(["--color", "never"])
@@ -430,7 +430,7 @@ fn invalid_utf8_and_binary_files_are_clear_errors() {
     latin1[at] = 0xE9;
     std::fs::write(workspace.path("latin1.yaml"), &latin1).unwrap();
     // A real binary file under a manifest's name: the policy module itself (`\0asm…`).
-    std::fs::copy(policy_wasm::policy_wasm(), workspace.path("module.yaml")).unwrap();
+    std::fs::copy(policy_wasm(), workspace.path("module.yaml")).unwrap();
     // NUL bytes in the middle of otherwise good text.
     let mut with_nul = pod("nul", PINNED).into_bytes();
     with_nul.extend_from_slice(b"# \0\0\0\n");

@@ -7,10 +7,6 @@
 //! pinned image) is left as is and the file's other images are pinned; credentials come from a Docker config and
 //! the password appears in no output.
 
-mod policy_wasm;
-#[macro_use]
-mod registry_support;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -19,14 +15,15 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use registry_support::Registries;
+use crate::registry_support::{self, Registries};
+use crate::support::{self, harness_binary, policy_wasm};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pin")
+    support::fixtures().join("pin")
 }
 
 fn harness() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    let mut command = Command::new(harness_binary());
     // No credentials from the machine running the tests.
     command.env(
         "DOCKER_CONFIG",
@@ -43,7 +40,7 @@ where
 {
     harness()
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .arg("--settings-path")
         .arg(fixtures().join("settings.yaml"))
         .args(args)
@@ -259,7 +256,7 @@ fn check_and_dry_run_change_nothing() {
     let dry_run = harness()
         .current_dir(work.path())
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .arg("--settings-path")
         .arg(fixtures().join("settings.yaml"))
         .arg("--digests")
@@ -467,7 +464,7 @@ fn credentials_come_from_the_docker_config_and_never_show() {
         }
         command
             .arg("pin")
-            .arg(policy_wasm::policy_wasm())
+            .arg(policy_wasm())
             .args(["--insecure-registry", &registries.auth, "--verbose"])
             .args(extra)
             .arg(&file)
@@ -629,7 +626,7 @@ fn stdin_is_pinned_to_stdout() {
     let before = fs::read(fixtures().join("before/apps/web.yaml")).unwrap();
     let mut child = harness()
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .arg("--settings-path")
         .arg(fixtures().join("settings.yaml"))
         .arg("--digests")
@@ -673,7 +670,7 @@ fn permissions_are_kept_and_invalid_settings_change_nothing() {
 
     let output = harness()
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .args(["--settings-json", r#"{"exemptImages": "not-a-list"}"#])
         .arg("--digests")
         .arg(fixtures().join("digests.yaml"))
@@ -714,7 +711,7 @@ fn a_registry_that_does_not_answer_gives_its_timeout_not_the_policy_deadline() {
     // of time, and the retries find the lookups' outcomes in the per-run cache.
     let output = harness()
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .args([
             "--timeout",
             "0.5",

@@ -12,9 +12,6 @@
 //!
 //! Needs strace (Debian: strace) and a kernel that lets a process trace its children (ptrace).
 
-mod policy_wasm;
-mod watchdog;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::ExitStatusExt as _;
@@ -23,6 +20,9 @@ use std::process::{Command, Stdio};
 
 use host_harness::manifest::{InputPath, expand_paths};
 use host_harness::pin::is_temp_file_name;
+
+use crate::support::{self, harness_binary, policy_wasm};
+use crate::watchdog;
 
 const FILES: usize = 200;
 /// Every tenth file is pinned already: runs also pass files they leave alone.
@@ -37,7 +37,7 @@ const MULTI_DIGEST: &str =
 const THREADS: usize = 2;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pin")
+    support::fixtures().join("pin")
 }
 
 /// The manifests: Deployments in YAML (`.yaml`, `.yml`) and JSON, each with some padding so that writing one takes
@@ -82,10 +82,10 @@ fn write_tree(dir: &Path, files: &BTreeMap<String, String>) {
 }
 
 fn pin_command(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    let mut command = Command::new(harness_binary());
     command
         .arg("pin")
-        .arg(policy_wasm::policy_wasm())
+        .arg(policy_wasm())
         .arg("--digests")
         .arg(fixtures().join("digests.yaml"))
         // The module cache would add writes of its own to count.

@@ -1,23 +1,14 @@
-//! Locating the real policy module for the tests that run it, here and in tests/ (whose `support.rs` includes this
-//! very file, so the rule is written once): `$REQUIRE_DIGEST_POLICY` as given, else `policy.wasm` at the workspace
-//! root, built with scripts/build-policy.sh when it is missing or older than anything it is built from.
+//! Locating the real policy module for every test that runs it: `$REQUIRE_DIGEST_POLICY` as given, else
+//! `policy.wasm` at the workspace root, built with scripts/build-policy.sh when it is missing or older than anything it
+//! is built from.
 //!
 //! Without that last check, plain `cargo test` after a change to the policy would test the module built before it
 //! and pass or fail for the old code: the test binaries are rebuilt by cargo, policy.wasm only by this script.
-
-#![allow(dead_code)] // each test crate uses a different part of this module
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::SystemTime;
-
-/// The workspace root: both crates that use this module sit directly in it.
-pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate sits in the workspace root")
-}
 
 pub fn policy_wasm() -> &'static Path {
     static POLICY: OnceLock<PathBuf> = OnceLock::new();
@@ -25,7 +16,7 @@ pub fn policy_wasm() -> &'static Path {
         // Given explicitly (e2e/run.sh, a module built elsewhere): the caller knows what it is testing.
         match std::env::var_os("REQUIRE_DIGEST_POLICY") {
             Some(path) => PathBuf::from(path),
-            None => up_to_date_module(workspace_root()),
+            None => up_to_date_module(&super::repo_root()),
         }
     })
 }
@@ -51,18 +42,23 @@ pub fn up_to_date_module(root: &Path) -> PathBuf {
 /// Why `module` must be built: it is missing, or a file it is built from changed after it was written. `None`
 /// when it is up to date.
 pub fn needs_build(root: &Path, module: &Path) -> Option<String> {
-    let built = match std::fs::metadata(module).and_then(|meta| meta.modified()) {
+    older_than_a_source(root, module, policy_sources(root))
+}
+
+/// Why `artifact` must be built from `sources` (files under `root`): it is missing, or older than one of them.
+pub fn older_than_a_source(root: &Path, artifact: &Path, sources: Vec<PathBuf>) -> Option<String> {
+    let built = match std::fs::metadata(artifact).and_then(|meta| meta.modified()) {
         Ok(built) => built,
-        Err(_) => return Some(format!("{} is missing", module.display())),
+        Err(_) => return Some(format!("{} is missing", artifact.display())),
     };
-    let (newest, source) = policy_sources(root)
+    let (newest, source) = sources
         .into_iter()
         .filter_map(|source| Some((modified(&source)?, source)))
         .max()?;
     (newest > built).then(|| {
         format!(
             "{} is older than {}",
-            module.display(),
+            artifact.display(),
             source.strip_prefix(root).unwrap_or(&source).display()
         )
     })
@@ -88,7 +84,7 @@ pub fn policy_sources(root: &Path) -> Vec<PathBuf> {
     sources
 }
 
-fn files_under(path: &Path, files: &mut Vec<PathBuf>) {
+pub fn files_under(path: &Path, files: &mut Vec<PathBuf>) {
     match std::fs::read_dir(path) {
         Ok(entries) => {
             for entry in entries {

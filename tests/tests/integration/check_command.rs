@@ -1,43 +1,24 @@
 //! `check` on real inputs with the real policy: the library (verdicts, lines, skipping by metadata) and
 //! the binary (exit statuses, every output format parsed back, stdin, colour), including the shared
 //! corpus of real-world manifests and templates.
-//!
-//! Needs `policy.wasm` at the repository root (`make policy.wasm`; `make test` builds it first).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use host_harness::check::{CheckOptions, check, check_files};
-use host_harness::host::{HostOptions, PolicyHost};
 use host_harness::manifest::{Limits, ManifestFile, expand_paths};
 use host_harness::metadata::Metadata;
 use host_harness::report::Outcome;
 use serde_json::{Value, json};
 
+use crate::support::{harness_binary, policy_host, policy_wasm, repo_root};
+
 const PINNED: &str =
     "nginx:1.27@sha256:27dd8ed44a83ff94d557f9fd0412ed5a8cbca69ea04922d88c01184a07300a5a";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn policy_wasm() -> PathBuf {
-    let path = repo_root().join("policy.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `make policy.wasm`",
-        path.display()
-    );
-    path
-}
-
 fn corpus() -> PathBuf {
     repo_root().join("../shared/corpus")
-}
-
-fn host() -> PolicyHost {
-    PolicyHost::load(&policy_wasm(), HostOptions::default()).expect("policy.wasm loads")
 }
 
 fn metadata() -> Metadata {
@@ -66,10 +47,10 @@ fn web_yaml() -> String {
 
 #[test]
 fn verdicts_lines_and_metadata_skips_through_the_real_policy() {
-    let host = host();
+    let host = policy_host();
     let report = check_files(
         vec![manifest("web.yaml", &web_yaml())],
-        &host,
+        host,
         &options(Some(metadata())),
     );
     let objects = &report.files[0].objects;
@@ -117,7 +98,7 @@ fn verdicts_lines_and_metadata_skips_through_the_real_policy() {
     // Without metadata every object is evaluated: the policy itself accepts the Service.
     let report = check_files(
         vec![manifest("web.yaml", &web_yaml())],
-        &host,
+        host,
         &options(None),
     );
     assert_eq!(
@@ -137,7 +118,7 @@ fn list_items_are_judged_each_at_its_own_line() {
     );
     let report = check_files(
         vec![manifest("list.yaml", &text)],
-        &host(),
+        policy_host(),
         &options(Some(metadata())),
     );
     let objects = &report.files[0].objects;
@@ -165,7 +146,7 @@ fn a_broken_file_is_one_error_and_the_others_are_still_checked() {
     std::fs::write(dir.path().join("d-values.yaml"), "replicas: 3\n").unwrap();
     let report = check(
         expand_paths(&[dir.path().to_path_buf()]),
-        &host(),
+        policy_host(),
         &options(Some(metadata())),
     );
     let broken = &report.files[0];
@@ -188,7 +169,7 @@ fn a_broken_file_is_one_error_and_the_others_are_still_checked() {
 fn the_real_world_corpus_loads_completely() {
     let report = check(
         expand_paths(&[corpus().join("real")]),
-        &host(),
+        policy_host(),
         &options(Some(metadata())),
     );
     for file in &report.files {
@@ -235,7 +216,7 @@ fn the_real_world_corpus_loads_completely() {
 // ----- the binary -----
 
 fn harness(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    let mut command = Command::new(harness_binary());
     command
         .arg("check")
         .arg(policy_wasm())
@@ -485,7 +466,7 @@ fn metadata_embedded_in_the_module_selects_objects_like_metadata_yml() {
     );
 
     let (_fixtures, path) = fixture_dir();
-    let output = Command::new(env!("CARGO_BIN_EXE_host-harness"))
+    let output = Command::new(harness_binary())
         .args([
             "check",
             annotated.to_str().unwrap(),
