@@ -14,6 +14,35 @@ use std::path::{Path, PathBuf};
 /// enough that a stray disk image or log cannot exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Largest List read (a file or stdin over [`MAX_FILE_BYTES`] that begins as a List does): a cluster's inventory
+/// (`kubectl get pods -A -o json`) is one List and can pass 256 MiB. Its items are read one by one (see
+/// [`super::lists`]), so memory stays near the file's size; past 2 GiB, split the inventory (by namespace).
+pub const MAX_LIST_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// How much of the start of a big file is looked at to tell whether it is a List.
+const LIST_SNIFF_BYTES: usize = 64 * 1024;
+
+/// Whether a text's start is a List's, as kubectl writes one: an `items:` key at column 0 (YAML), or an `"items"`
+/// key holding an array (JSON), within its first [`LIST_SNIFF_BYTES`]. (A stray disk image or log has neither.)
+fn begins_as_list(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(LIST_SNIFF_BYTES)];
+    let yaml_key = |at: usize| {
+        head[at + b"items:".len()..]
+            .iter()
+            .find(|&&b| b != b' ' && b != b'\t')
+            .is_none_or(|&b| b == b'\n' || b == b'\r' || b == b'#')
+    };
+    let json_key = |at: usize| {
+        let mut rest = head[at + b"\"items\"".len()..]
+            .iter()
+            .filter(|b| !b.is_ascii_whitespace());
+        rest.next() == Some(&b':') && rest.next() == Some(&b'[')
+    };
+    (head.starts_with(b"items:") && yaml_key(0))
+        || memchr::memmem::find_iter(head, b"\nitems:").any(|at| yaml_key(at + 1))
+        || memchr::memmem::find_iter(head, b"\"items\"").any(json_key)
+}
+
 /// A file to read, resolved from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputPath {
@@ -279,13 +308,23 @@ pub fn read_input(input: &InputPath) -> Result<ManifestFile, InputError> {
     let bytes = match input {
         InputPath::Stdin => {
             let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|error| {
-                    InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
-                })?;
+            let mut stdin = std::io::stdin().lock();
+            let mut read = |bytes: &mut Vec<u8>, cap: u64| {
+                (&mut stdin)
+                    .take(cap + 1 - bytes.len() as u64)
+                    .read_to_end(bytes)
+                    .map_err(|error| {
+                        InputError::new(
+                            &name,
+                            format!("cannot read: {}", describe_io_error(&error)),
+                        )
+                    })
+            };
+            read(&mut bytes, MAX_FILE_BYTES)?;
+            // Past the cap, only a List goes on being read (see MAX_LIST_BYTES).
+            if bytes.len() as u64 > MAX_FILE_BYTES && begins_as_list(&bytes) {
+                read(&mut bytes, MAX_LIST_BYTES)?;
+            }
             bytes
         }
         InputPath::File(path) => {
@@ -300,19 +339,30 @@ pub fn read_input(input: &InputPath) -> Result<ManifestFile, InputError> {
                     "not a regular file (a FIFO, socket or device); not read",
                 ));
             }
-            if metadata.len() > MAX_FILE_BYTES {
+            if metadata.len() > MAX_LIST_BYTES {
                 return Err(too_large(name));
             }
-            let file = std::fs::File::open(path).map_err(|error| {
+            let mut file = std::fs::File::open(path).map_err(|error| {
                 InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
             })?;
+            let cannot_read = |error: std::io::Error| {
+                InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
+            };
             // Sized up front: growing a buffer of tens of megabytes by doubling copies it again and again.
-            let mut bytes = Vec::with_capacity(metadata.len().min(MAX_FILE_BYTES) as usize + 1);
-            file.take(MAX_FILE_BYTES + 1)
+            let mut bytes = Vec::with_capacity(metadata.len().min(MAX_LIST_BYTES) as usize + 1);
+            if metadata.len() > MAX_FILE_BYTES {
+                // Only a List is read past the cap: its start tells.
+                (&mut file)
+                    .take(LIST_SNIFF_BYTES as u64)
+                    .read_to_end(&mut bytes)
+                    .map_err(cannot_read)?;
+                if !begins_as_list(&bytes) {
+                    return Err(too_large(name));
+                }
+            }
+            file.take(MAX_LIST_BYTES + 1 - bytes.len() as u64)
                 .read_to_end(&mut bytes)
-                .map_err(|error| {
-                    InputError::new(&name, format!("cannot read: {}", describe_io_error(&error)))
-                })?;
+                .map_err(cannot_read)?;
             bytes
         }
     };
@@ -323,8 +373,10 @@ fn too_large(name: String) -> InputError {
     InputError::new(
         name,
         format!(
-            "larger than {} MiB; not a manifest file",
-            MAX_FILE_BYTES / (1024 * 1024)
+            "larger than {} MiB; not a manifest file (a List, as `kubectl get -o yaml|json` writes one, may be up \
+             to {} MiB)",
+            MAX_FILE_BYTES / (1024 * 1024),
+            MAX_LIST_BYTES / (1024 * 1024)
         ),
     )
 }
@@ -332,7 +384,8 @@ fn too_large(name: String) -> InputError {
 /// Checks that bytes are a text file (within the size limit, no NUL, valid UTF-8, UTF-16 or UTF-32 by its
 /// byte-order mark) and decodes it.
 pub fn text_from_bytes(name: String, bytes: Vec<u8>) -> Result<ManifestFile, InputError> {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    let size = bytes.len() as u64;
+    if size > MAX_LIST_BYTES || (size > MAX_FILE_BYTES && !begins_as_list(&bytes)) {
         return Err(too_large(name));
     }
     if let Some(utf32) = utf32_bom(&bytes) {
@@ -426,4 +479,26 @@ fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
         .count()
         + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::begins_as_list;
+
+    #[rstest]
+    #[case::kubectl_yaml("apiVersion: v1\nitems:\n- apiVersion: v1\n", true)]
+    #[case::yaml_items_first("items:\n- a\n", true)]
+    #[case::yaml_items_with_a_comment("kind: List\nitems: # pods\n- a\n", true)]
+    #[case::kubectl_json("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n", true)]
+    #[case::compact_json("{\"kind\":\"List\",\"items\" : [{}]}", true)]
+    #[case::indented_items_key("spec:\n  items:\n  - a\n", false)]
+    #[case::items_with_a_value("items: 3\n", false)]
+    #[case::json_items_not_an_array("{\"items\": {}}", false)]
+    #[case::a_log("2026-12-07 items: 3 processed\n", false)]
+    #[case::nothing("", false)]
+    fn a_big_file_is_read_only_when_it_begins_as_a_list(#[case] head: &str, #[case] is_list: bool) {
+        assert_eq!(begins_as_list(head.as_bytes()), is_list);
+    }
 }

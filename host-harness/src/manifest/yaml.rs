@@ -105,7 +105,7 @@ pub(super) struct PathTree {
     /// Node 0 is the document's root.
     nodes: Vec<PathNode>,
     /// The keys' text (as written in the YAML, unescaped), one after another: [`Segment::Key`] ranges index
-    /// into it. A document is at most a file (256 MiB), so `u32` offsets suffice.
+    /// into it. A document is at most a file (2 GiB, a List), so `u32` offsets suffice.
     keys: String,
 }
 

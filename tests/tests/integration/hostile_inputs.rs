@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use host_harness::manifest::Limits;
-use host_harness::manifest::inputs::MAX_FILE_BYTES;
+use host_harness::manifest::inputs::{MAX_FILE_BYTES, MAX_LIST_BYTES};
 
 use crate::support::{harness_binary, policy_wasm};
 use crate::watchdog;
@@ -264,6 +264,95 @@ fn a_file_over_the_size_cap_is_refused_with_a_clear_error() {
     assert_good_file_checked(&run);
     assert_eq!(run.code, Some(2), "{run:?}");
     report_peak_rss(&format!("a file of {cap_mib} MiB + 1 byte"), &run);
+}
+
+/// A JSON List (what `kubectl get pods -A -o json` writes) of `items` Pods with an unpinned image, each padded to
+/// about `item_bytes`.
+fn write_json_list(path: &Path, items: usize, item_bytes: usize) {
+    let mut out = std::io::BufWriter::new(File::create(path).unwrap());
+    let padding = "x".repeat(item_bytes);
+    out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n")
+        .unwrap();
+    for index in 0..items {
+        let comma = if index + 1 < items { "," } else { "" };
+        writeln!(
+            out,
+            r#"        {{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p{index}", "annotations": {{"pad": "{padding}"}}}}, "spec": {{"containers": [{{"name": "app", "image": "{UNPINNED}"}}]}}}}{comma}"#
+        )
+        .unwrap();
+    }
+    out.write_all(b"    ],\n    \"kind\": \"List\"\n}\n")
+        .unwrap();
+}
+
+#[test]
+fn a_list_over_the_file_cap_is_read_from_a_file_and_from_stdin() {
+    let workspace = Workspace::new();
+    let items = 2_700;
+    write_json_list(&workspace.path("pods.json"), items, 100_000);
+    let size = std::fs::metadata(workspace.path("pods.json"))
+        .unwrap()
+        .len();
+    assert!(size > MAX_FILE_BYTES && size < MAX_LIST_BYTES, "{size}");
+
+    let run = workspace.check_measured(&["pods.json"]);
+    assert_good_file_checked(&run);
+    // Each item is its own object, at its own line (the items start on line 4).
+    assert!(
+        run.stdout.contains("rejected pods.json:4: Pod p0"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "rejected pods.json:{}: Pod p{}",
+            3 + items,
+            items - 1
+        )),
+        "{run:?}"
+    );
+    let summary = format!(
+        "checked {} objects: 1 accepted, {items} rejected, 0 skipped, 0 errors",
+        items + 1
+    );
+    assert_summary(&run, &summary);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    report_peak_rss(&format!("a JSON List of {} MB", size / 1_000_000), &run);
+
+    let output = Command::new(harness_binary())
+        .args(["check"])
+        .arg(policy_wasm())
+        .args(["-", "-q", "--color", "never"])
+        .stdin(File::open(workspace.path("pods.json")).unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.ends_with(&format!(
+            "checked {items} objects: 0 accepted, {items} rejected, 0 skipped, 0 errors\n"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_big_file_that_does_not_begin_as_a_list_is_refused_unread() {
+    let workspace = Workspace::new();
+    // A log, say: past the cap, and no `items` in its first lines.
+    let mut log = std::io::BufWriter::new(File::create(workspace.path("big.log.yaml")).unwrap());
+    let line = format!("{}\n", "log line ".repeat(100));
+    for _ in 0..(MAX_FILE_BYTES as usize / line.len() + 1) {
+        log.write_all(line.as_bytes()).unwrap();
+    }
+    drop(log);
+    let run = workspace.check(&["big.log.yaml"]);
+    assert!(
+        run.stdout
+            .contains("big.log.yaml: larger than 256 MiB; not a manifest file (a List"),
+        "{run:?}"
+    );
+    assert_good_file_checked(&run);
+    assert_eq!(run.code, Some(2), "{run:?}");
 }
 
 #[test]
