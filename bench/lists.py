@@ -107,6 +107,10 @@ def main():
         sys.exit("lists: GNU time is needed for peak RSS (Debian: apt-get install time)")
     rows = []
     with tempfile.TemporaryDirectory() as directory:
+        # The process's own memory (binary, compiled module, instance pool), whatever the input: an empty file's run.
+        empty = os.path.join(directory, "empty.yaml")
+        open(empty, "w").close()
+        _, baseline = run(harness, policy, empty)
         for count in SIZES:
             paths = write_inputs(directory, count)
             for form, path in paths.items():
@@ -114,10 +118,12 @@ def main():
                 size = os.path.getsize(path)
                 rows.append((form, count, seconds, size, rss))
                 os.remove(path)
-    print(f"{'input':<12} {'items':>7} {'seconds':>8} {'s / 1000 items':>15} {'file MiB':>9} {'peak RSS MiB':>13} {'RSS / file':>11}")
+    print(f"process baseline (an empty file): {baseline / 2**20:.1f} MiB peak RSS")
+    print(f"{'input':<12} {'items':>7} {'seconds':>8} {'s / 1000 items':>15} {'file MiB':>9} {'peak RSS MiB':>13} "
+          f"{'RSS / file':>11} {'(RSS - baseline) / file':>24}")
     for form, count, seconds, size, rss in rows:
         print(f"{form:<12} {count:>7} {seconds:>8.2f} {seconds / count * 1000:>15.3f} {size / 2**20:>9.1f} "
-              f"{rss / 2**20:>13.1f} {rss / size:>11.2f}")
+              f"{rss / 2**20:>13.1f} {rss / size:>11.2f} {(rss - baseline) / size:>24.2f}")
     for form in ("JSON List", "YAML List"):
         per = {count: seconds / count for f, count, seconds, _, _ in rows if f == form}
         print(f"{form}: s/1000 items at {SIZES[-1]} over at {SIZES[0]}: {per[SIZES[-1]] / per[SIZES[0]]:.2f}x (target <= 1.5)")
