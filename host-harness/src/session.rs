@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::host::{Capabilities, HostOptions, PolicyHost};
 use crate::manifest;
 use crate::registry::policy::{self, PulledPolicy};
-use crate::registry::{DigestSource, RegistryArgs};
+use crate::registry::{DigestSource, RegistrySpec};
 
 /// The policy a command runs, and under which limits.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ impl PolicySpec {
     /// The module's file. A `registry://` policy is pulled with `registry`'s credentials and plain-HTTP registries,
     /// verified against its manifest, and kept beside the compiled modules (unless the cache is off); a `:tag`
     /// reference says on stderr which digest it resolved to, so a log shows exactly which policy judged.
-    pub fn module_file(&self, registry: &RegistryArgs) -> anyhow::Result<ModuleFile> {
+    pub fn module_file(&self, registry: &RegistrySpec) -> anyhow::Result<ModuleFile> {
         if !policy::is_registry_reference(&self.module) {
             return Ok(ModuleFile {
                 path: self.module_path()?,
@@ -147,7 +147,7 @@ impl PolicySpec {
 
     /// Loads the policy with the registry capability `registry` describes, and has it validate `settings`: invalid
     /// settings stop the command before anything is evaluated, with the policy's own message.
-    pub fn load(&self, registry: &RegistryArgs, settings: &Value) -> anyhow::Result<PolicyHost> {
+    pub fn load(&self, registry: &RegistrySpec, settings: &Value) -> anyhow::Result<PolicyHost> {
         self.load_with_source(registry, settings)
             .map(|(host, _)| host)
     }
@@ -156,7 +156,7 @@ impl PolicySpec {
     /// itself (`check --verify-registry`) and so shares its per-run cache with the policy's calls.
     pub fn load_with_source(
         &self,
-        registry: &RegistryArgs,
+        registry: &RegistrySpec,
         settings: &Value,
     ) -> anyhow::Result<(PolicyHost, Arc<dyn DigestSource>)> {
         let source = registry.digest_source()?;
@@ -169,7 +169,7 @@ impl PolicySpec {
     pub fn load_serving(
         &self,
         source: Arc<dyn DigestSource>,
-        registry: &RegistryArgs,
+        registry: &RegistrySpec,
         settings: &Value,
     ) -> anyhow::Result<PolicyHost> {
         let mut capabilities = Capabilities::new();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use host_harness::host::capabilities::{Capabilities, CapabilityKey};
 use host_harness::registry::{
-    DigestSource, RegistryArgs, RegistryOptions, RegistryResolver, ResolveError,
+    DigestSource, RegistryOptions, RegistryResolver, RegistrySpec, ResolveError,
 };
 use sha2::Digest as _;
 
@@ -114,9 +114,12 @@ fn a_multi_arch_index_resolves_to_the_index_digest_not_a_platform_manifest() {
 #[test]
 fn the_capability_answers_in_the_sdk_shape_through_the_capability_table() {
     let registries = registries_or_skip!();
-    let args = RegistryArgs {
-        insecure_registries: vec![registries.open.clone()],
-        ..RegistryArgs::default()
+    let args = RegistrySpec {
+        options: RegistryOptions {
+            insecure_registries: vec![registries.open.clone()],
+            ..RegistryOptions::default()
+        },
+        ..RegistrySpec::default()
     };
     let mut capabilities = Capabilities::new();
     args.register(&mut capabilities).unwrap();
@@ -393,9 +396,9 @@ fn the_offline_map_contacts_no_registry() {
     let mut map = tempfile::NamedTempFile::new().unwrap();
     writeln!(map, "{registry}/demo/app:1.0: {digest}").unwrap();
 
-    let args = RegistryArgs {
+    let args = RegistrySpec {
         digests: Some(map.path().to_path_buf()),
-        ..RegistryArgs::default()
+        ..RegistrySpec::default()
     };
     let source: Arc<dyn DigestSource> = args.digest_source().unwrap();
     assert_eq!(
@@ -483,9 +486,12 @@ fn digest_asking_guest(image: &str) -> String {
 fn a_policy_gets_the_digest_through_the_real_wapc_host() {
     use host_harness::host::{HostOptions, PolicyHost};
     let registries = registries_or_skip!();
-    let args = RegistryArgs {
-        insecure_registries: vec![registries.open.clone()],
-        ..RegistryArgs::default()
+    let args = RegistrySpec {
+        options: RegistryOptions {
+            insecure_registries: vec![registries.open.clone()],
+            ..RegistryOptions::default()
+        },
+        ..RegistrySpec::default()
     };
     let host_for = |image: &str| {
         let mut capabilities = Capabilities::new();

@@ -8,9 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use host_harness::bench::{self, BenchOptions, BenchRequest};
 use host_harness::host::Capabilities;
-use host_harness::registry::RegistryArgs;
 
-use crate::cli::PolicyArgs;
+use crate::cli::{PolicyArgs, RegistryArgs};
 
 /// The requests measured when none are given: the fixture requests, and the bench's own (a 3-container
 /// Deployment), from this source tree.
@@ -73,7 +72,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .map(|path| BenchRequest::from_file(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let module = spec.module_file(&args.registry)?;
+    let module = spec.module_file(&args.registry.spec())?;
     let report = bench::run(
         module.path(),
         &options,

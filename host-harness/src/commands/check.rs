@@ -13,10 +13,9 @@ use anyhow::Context as _;
 use host_harness::check::{CheckOptions, check};
 use host_harness::manifest::{Limits, expand_paths};
 use host_harness::metadata::Metadata;
-use host_harness::registry::RegistryArgs;
 use host_harness::report::{OutputFormat, TextStyle, write_report};
 
-use crate::cli::PolicyArgs;
+use crate::cli::{PolicyArgs, RegistryArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -78,7 +77,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.policy.verbose;
     let spec = args.policy.spec();
     let settings = spec.settings()?;
-    let (host, source) = spec.load_with_source(&args.registry, &settings)?;
+    let (host, source) = spec.load_with_source(&args.registry.spec(), &settings)?;
 
     let metadata = match &args.metadata {
         Some(path) => Some(Metadata::from_file(path)?),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
-use host_harness::registry::RegistryArgs;
+use crate::cli::RegistryArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct DigestArgs {
@@ -20,7 +20,7 @@ pub struct DigestArgs {
 }
 
 pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
-    let source = args.registry.digest_source()?;
+    let source = args.registry.spec().digest_source()?;
     let outcomes: Vec<_> = args
         .images
         .par_iter()

@@ -28,9 +28,9 @@ use serde_json::Value;
 use host_harness::host::PolicyHost;
 use host_harness::manifest::{InputError, InputPath, Limits, expand_paths, read_input};
 use host_harness::pin::{self, PinError, PinFailure, PinnedImage};
-use host_harness::registry::{DigestSource, RegistryArgs, RunningPods};
+use host_harness::registry::{DigestSource, RunningPods};
 
-use crate::cli::PolicyArgs;
+use crate::cli::{PolicyArgs, RegistryArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct PinArgs {
@@ -133,10 +133,10 @@ pub fn run(args: PinArgs) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)
                     .context("invalid --from-pods input")?,
             );
-            let host = spec.load_serving(Arc::clone(&running), &args.registry, &settings)?;
+            let host = spec.load_serving(Arc::clone(&running), &args.registry.spec(), &settings)?;
             (host, running)
         }
-        None => spec.load_with_source(&args.registry, &settings)?,
+        None => spec.load_with_source(&args.registry.spec(), &settings)?,
     };
     let asks = pin::HostAsks {
         source: Some(source.as_ref()),

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use host_harness::registry::{RegistryArgs, policy};
+use host_harness::registry::policy;
+
+use crate::cli::RegistryArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
@@ -33,7 +35,7 @@ pub fn run(args: PushArgs) -> anyhow::Result<ExitCode> {
     let module = std::fs::read(&args.policy)
         .with_context(|| format!("reading the policy module {}", args.policy.display()))?;
     let digest = policy::push(
-        &args.registry.resolver()?,
+        &args.registry.spec().resolver()?,
         &module,
         &args.policy.display().to_string(),
         &args.destination,

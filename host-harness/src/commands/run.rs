@@ -13,10 +13,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use host_harness::host::{Capabilities, PolicyHost};
 use host_harness::kubewarden::{admission_request_from_input, admission_review_response};
-use host_harness::registry::RegistryArgs;
 use serde_json::Value;
 
-use crate::cli::PolicyArgs;
+use crate::cli::{PolicyArgs, RegistryArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -37,11 +36,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let spec = args.policy.spec();
     let settings = spec.settings()?;
     let mut capabilities = Capabilities::new();
-    args.registry.register(&mut capabilities)?;
+    args.registry.spec().register(&mut capabilities)?;
     let options = spec.host_options(capabilities)?;
 
     let loading = Instant::now();
-    let module = spec.module_file(&args.registry)?;
+    let module = spec.module_file(&args.registry.spec())?;
     let host = PolicyHost::load(module.path(), options)?;
     if verbose {
         eprintln!(

@@ -7,8 +7,8 @@
 //! - [`DigestMap`]: `--digests FILE`, an offline image → digest map; with it no registry is contacted;
 //! - [`RunningPods`]: `pin --from-pods FILE`, the digests a cluster's Pods run at; no registry is contacted either.
 //!
-//! [`RegistryArgs`] are the command-line flags that choose and configure the source; every subcommand that may
-//! resolve tags (`run`, `check`, `digest`, `pin`) flattens them, so they mean the same everywhere.
+//! [`RegistrySpec`] chooses and configures the source: what the binary's registry flags say (every subcommand that
+//! may resolve tags, `run`, `check`, `digest`, `pin`, flattens the same flags, so they mean the same everywhere).
 
 mod capability;
 pub mod digest_map;
@@ -22,7 +22,6 @@ pub mod running_pods;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -80,48 +79,19 @@ impl DigestSource for DigestMap {
     }
 }
 
-/// Where digests come from: the flags shared by every subcommand that resolves tags.
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Registry (resolving tags to digests)")]
-pub struct RegistryArgs {
-    /// Resolve from this offline map (YAML or JSON: image -> digest) and contact no registry (except to pull a
-    /// registry:// POLICY).
-    #[arg(long, value_name = "FILE")]
+/// Where digests come from and how registries are reached: what the registry flags every tag-resolving subcommand
+/// shares (the binary's `cli::RegistryArgs`) describe, as plain library data.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrySpec {
+    /// `--digests FILE`: resolve from this offline map and contact no registry (except to pull a `registry://`
+    /// policy).
     pub digests: Option<PathBuf>,
-
-    /// Registry credentials from this Docker config [default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json].
-    #[arg(long, value_name = "FILE")]
-    pub docker_config: Option<PathBuf>,
-
-    /// Speak plain HTTP to this registry (as written in image references); repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST:PORT", value_parser = parse_registry_host)]
-    pub insecure_registries: Vec<String>,
-
-    /// Seconds to wait for a connection to a registry.
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
-    pub registry_connect_timeout: Duration,
-
-    /// Seconds one resolution may take in all (authentication, HEAD, GET).
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
-    pub registry_timeout: Duration,
+    pub options: RegistryOptions,
 }
 
-impl Default for RegistryArgs {
-    fn default() -> Self {
-        let options = RegistryOptions::default();
-        Self {
-            digests: None,
-            docker_config: None,
-            insecure_registries: Vec::new(),
-            registry_connect_timeout: options.connect_timeout,
-            registry_timeout: options.total_timeout,
-        }
-    }
-}
-
-impl RegistryArgs {
-    /// The digest source these flags describe. Files named by flags are read and validated now, so a bad
-    /// `--digests` or `--docker-config` fails the command before any work starts.
+impl RegistrySpec {
+    /// The digest source this describes. Files it names are read and validated now, so a bad `--digests` or
+    /// `--docker-config` fails the command before any work starts.
     pub fn digest_source(&self) -> anyhow::Result<Arc<dyn DigestSource>> {
         if let Some(path) = &self.digests {
             let map = DigestMap::load(path)
@@ -132,25 +102,15 @@ impl RegistryArgs {
         Ok(Arc::new(self.resolver()?))
     }
 
-    /// How these flags reach registries (for tag resolution and for `registry://` policies alike).
-    pub fn options(&self) -> RegistryOptions {
-        RegistryOptions {
-            docker_config: self.docker_config.clone(),
-            insecure_registries: self.insecure_registries.clone(),
-            connect_timeout: self.registry_connect_timeout,
-            total_timeout: self.registry_timeout,
-        }
-    }
-
-    /// A registry client as these flags describe it, whatever `--digests` says: a `registry://` policy is pulled
-    /// from its registry even when tags resolve offline.
+    /// A registry client as this describes it, whatever `--digests` says: a `registry://` policy is pulled from
+    /// its registry even when tags resolve offline.
     pub fn resolver(&self) -> anyhow::Result<RegistryResolver> {
-        RegistryResolver::new(self.options())
+        RegistryResolver::new(self.options.clone())
             .map_err(anyhow::Error::msg)
             .context("invalid --docker-config")
     }
 
-    /// Serves `kubewarden` / `oci` / `v1/manifest_digest` in `capabilities` as these flags say. Returns the digest
+    /// Serves `kubewarden` / `oci` / `v1/manifest_digest` in `capabilities` as this says. Returns the digest
     /// source, for callers that also resolve images themselves (`pin`).
     pub fn register(
         &self,
@@ -168,75 +128,13 @@ pub fn register_source(capabilities: &mut Capabilities, source: Arc<dyn DigestSo
     capabilities.register(BINDING, NAMESPACE, OPERATION, Arc::new(capability));
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!(
-            "{text} is out of range (more than 0, at most 3600 seconds)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-fn parse_registry_host(text: &str) -> Result<String, String> {
-    if text.contains("://") || text.contains('/') || text.is_empty() {
-        return Err(format!(
-            "{text:?}: give the registry as written in image references, HOST or HOST:PORT"
-        ));
-    }
-    Ok(text.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Harness {
-        #[command(flatten)]
-        registry: RegistryArgs,
-    }
-
-    #[test]
-    fn flags_parse_and_validate() {
-        let parsed = Harness::try_parse_from([
-            "t",
-            "--insecure-registry",
-            "127.0.0.1:5000",
-            "--insecure-registry",
-            "localhost:5001",
-            "--registry-timeout",
-            "2.5",
-        ])
-        .unwrap();
-        assert_eq!(
-            parsed.registry.insecure_registries,
-            ["127.0.0.1:5000", "localhost:5001"]
-        );
-        assert_eq!(
-            parsed.registry.registry_timeout,
-            Duration::from_millis(2500)
-        );
-        assert_eq!(
-            parsed.registry.registry_connect_timeout,
-            Duration::from_secs(5)
-        );
-
-        for bad in [
-            &["t", "--insecure-registry", "http://127.0.0.1:5000"][..],
-            &["t", "--registry-timeout", "0"],
-            &["t", "--registry-connect-timeout", "soon"],
-        ] {
-            assert!(Harness::try_parse_from(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn a_bad_digests_file_fails_up_front() {
-        let args = RegistryArgs {
+        let args = RegistrySpec {
             digests: Some("/nonexistent/digests.yaml".into()),
             ..Default::default()
         };

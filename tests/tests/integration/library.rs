@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use host_harness::host::{Capabilities, HostOptions, PolicyHost};
 use host_harness::kubewarden::admission_review_response;
-use host_harness::registry::RegistryArgs;
+use host_harness::registry::RegistrySpec;
 use serde_json::{Value, json};
 
 use crate::support::{policy_host, policy_wasm};
@@ -90,9 +90,9 @@ fn mutate_mode_pins_through_the_registered_capability() {
     let map = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(map.path(), format!("nginx:1.27: {DIGEST}\n")).unwrap();
     let mut capabilities = Capabilities::new();
-    RegistryArgs {
+    RegistrySpec {
         digests: Some(map.path().to_owned()),
-        ..RegistryArgs::default()
+        ..RegistrySpec::default()
     }
     .register(&mut capabilities)
     .unwrap();

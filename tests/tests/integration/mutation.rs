@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use host_harness::host::{Capabilities, HostCapability};
-use host_harness::registry::RegistryArgs;
+use host_harness::registry::RegistrySpec;
 
 use crate::requests::{ExpectedCase, expected_cases, load_request, requests_dir, settings_of};
 use crate::support::{harness_binary, policy_host_with, policy_wasm};
@@ -98,9 +98,9 @@ fn resolve_tags_cases_through_the_library() {
         let mut capabilities = Capabilities::new();
         match digests_file(case, &dir) {
             Some(path) => {
-                let registry = RegistryArgs {
+                let registry = RegistrySpec {
                     digests: Some(path),
-                    ..RegistryArgs::default()
+                    ..RegistrySpec::default()
                 };
                 registry
                     .register(&mut capabilities)

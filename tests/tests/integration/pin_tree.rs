@@ -13,7 +13,7 @@ use host_harness::check::{CheckOptions, check_files};
 use host_harness::host::Capabilities;
 use host_harness::manifest::{self, Limits, ManifestFile, expand_paths, read_input};
 use host_harness::pin::{self, PinError};
-use host_harness::registry::RegistryArgs;
+use host_harness::registry::RegistrySpec;
 use host_harness::report::Outcome;
 use require_digest::violation::parse_line;
 
@@ -253,9 +253,9 @@ fn violation_key(message: &str) -> String {
 #[test]
 fn pin_names_the_line_check_names_for_the_same_violation() {
     let mut capabilities = Capabilities::new();
-    RegistryArgs {
+    RegistrySpec {
         digests: Some(pin_fixtures().join("digests.yaml")),
-        ..RegistryArgs::default()
+        ..RegistrySpec::default()
     }
     .register(&mut capabilities)
     .expect("the digest map loads");
