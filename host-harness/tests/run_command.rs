@@ -3,81 +3,19 @@
 
 mod watchdog;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use base64::Engine as _;
-use serde_json::{Value, json};
+use serde_json::json;
 
-const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
+mod run_support;
 
-fn harness() -> Command {
+use run_support::{DIGEST, pod_request, run, stderr, stdout_json, write, write_json};
+
+fn harness_binary() -> &'static str {
     // A guest that loops forever is stopped only by the deadline under test.
     watchdog::arm();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-harness"));
-    // Keep the tests out of the user's own module cache.
-    command.env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("host-harness-run-tests-cache"),
-    );
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    harness()
-        .arg("run")
-        .args(args)
-        .output()
-        .expect("the harness runs")
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn pod_request(image: &str) -> Value {
-    json!({
-        "uid": "req-42",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "operation": "CREATE",
-        "name": "web",
-        "namespace": "default",
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "web", "image": image}]}
-        }
-    })
-}
-
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
-fn write_json(dir: &Path, name: &str, value: &Value) -> String {
-    write(dir, name, serde_json::to_vec(value).unwrap())
-        .to_str()
-        .unwrap()
-        .to_owned()
+    env!("CARGO_BIN_EXE_host-harness")
 }
 
 /// A guest that accepts its settings, logs through both channels, and answers `validate` with `answer`.

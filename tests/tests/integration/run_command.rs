@@ -2,32 +2,18 @@
 //! policy never does (logging, mutating, trapping, looping) are host-harness/tests/run_command.rs's.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{harness_binary, policy_wasm};
+use crate::support::policy_wasm;
+// run_support runs this binary.
+use crate::support::harness_binary;
 
-const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
+#[path = "../../../host-harness/tests/run_support/mod.rs"]
+mod run_support;
 
-fn harness() -> Command {
-    let mut command = Command::new(harness_binary());
-    // Keep the tests out of the user's own module cache; the cache tests set their own directory.
-    command.env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("host-harness-run-tests-cache"),
-    );
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    harness()
-        .arg("run")
-        .args(args)
-        .output()
-        .expect("the harness runs")
-}
+use run_support::{DIGEST, harness, pod_request, run, stderr, stdout_json, write, write_json};
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = harness()
@@ -42,57 +28,8 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 fn policy() -> &'static str {
     policy_wasm().to_str().expect("a UTF-8 path")
-}
-
-fn pod_request(image: &str) -> Value {
-    json!({
-        "uid": "req-42",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "operation": "CREATE",
-        "name": "web",
-        "namespace": "default",
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "web", "image": image}]}
-        }
-    })
-}
-
-fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
-fn write_json(dir: &Path, name: &str, value: &Value) -> String {
-    write(dir, name, serde_json::to_vec(value).unwrap())
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]
