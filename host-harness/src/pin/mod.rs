@@ -208,7 +208,12 @@ pub fn plan_file_with(
         left_as_is.extend(answer.left_as_is);
         for change in answer.changes {
             any_change = true;
-            if let Some(slot) = expected[index].pointer_mut(&change.pointer) {
+            // A List item read on its own (see manifest::lists) holds the value at its pointer in the List.
+            let within_value = change
+                .pointer
+                .strip_prefix(documents[index].pointer.as_str())
+                .unwrap_or(&change.pointer);
+            if let Some(slot) = expected[index].pointer_mut(within_value) {
                 *slot = Value::String(change.new.clone());
             }
             // An image reached through an alias (`image: *app`) or a merge key has no scalar of its own: rewriting
@@ -570,7 +575,9 @@ fn verify_rewrite(
         }]);
     }
     for ((document, wanted), got) in documents.iter().zip(expected).zip(&reread) {
-        if let Some((pointer, want, have)) = differences(wanted, &got.value).into_iter().next() {
+        if let Some((within_value, want, have)) = differences(wanted, &got.value).into_iter().next()
+        {
+            let pointer = format!("{}{within_value}", document.pointer);
             let show = |value: Option<&Value>| {
                 value.map_or_else(|| "nothing".to_owned(), Value::to_string)
             };

@@ -759,3 +759,72 @@ fn crlf_line_ends_trailing_blanks_and_non_ascii_text_are_kept() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(fs::read_to_string(&file).unwrap(), after);
 }
+
+/// A big List (one that `check` and `pin` read item by item, see host-harness/src/manifest/lists.rs), YAML and JSON:
+/// every item's image is pinned in place, and the text changes by the digests alone.
+#[test]
+fn a_big_list_is_pinned_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = "127.0.0.1:5000/demo/app:1.0";
+    let digest = "sha256:5d8d7176117aa13b25df9b5ff3307745ebdd5b2d0bd56b8a12076c7e41c4636e";
+    let pad = "x".repeat(200);
+    let items = 400;
+    let yaml_items: String = (0..items)
+        .map(|i| {
+            format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, annotations: {{pad: {pad}}}}}\n  spec:\n    containers:\n    - name: app\n      image: {image}\n"
+            )
+        })
+        .collect();
+    let json_items: Vec<String> = (0..items)
+        .map(|i| {
+            format!(
+                r#"    {{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p{i}", "annotations": {{"pad": "{pad}"}}}}, "spec": {{"containers": [{{"name": "app", "image": "{image}"}}]}}}}"#
+            )
+        })
+        .collect();
+    let texts = [
+        (
+            "pods.yaml",
+            format!("apiVersion: v1\nitems:\n{yaml_items}kind: List\n"),
+        ),
+        (
+            "pods.json",
+            format!(
+                "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n{}\n  ]\n}}\n",
+                json_items.join(",\n")
+            ),
+        ),
+    ];
+    for (name, text) in &texts {
+        assert!(
+            text.len() > 64 * 1024,
+            "{name} is big enough to be read item by item"
+        );
+        fs::write(dir.path().join(name), text).unwrap();
+    }
+    let output = pin_offline([dir.path().join("pods.yaml"), dir.path().join("pods.json")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The last item's image line, counted in the whole file.
+    assert!(
+        stderr(&output).contains(&format!(
+            "pods.yaml:{}: pinned {image} -> {image}@{digest}",
+            2 + 7 * items
+        )),
+        "{}",
+        stderr(&output)
+    );
+    for (name, text) in &texts {
+        let pinned = fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(
+            pinned.matches(&format!("{image}@{digest}")).count(),
+            items,
+            "{name}"
+        );
+        assert_eq!(
+            &pinned.replace(&format!("@{digest}"), ""),
+            text,
+            "{name}: only digests were added"
+        );
+    }
+}
