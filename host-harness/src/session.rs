@@ -132,8 +132,9 @@ impl PolicySpec {
         let file = manifest::read_input(&manifest::InputPath::File(path.clone()))
             .map_err(|error| anyhow::anyhow!("{error}"))
             .context("reading the settings file")?;
-        let mut documents = manifest::load_documents(&file, manifest::Limits::default())
-            .map_err(|error| anyhow::anyhow!("{error}"))
+        // Read whole (never cut into List items): settings are one document, whatever they hold.
+        let mut documents = manifest::parse_all(&file.text, manifest::Limits::default())
+            .map_err(|error| anyhow::anyhow!("{}", manifest::file_error(&file, error)))
             .context("the settings file is not valid YAML or JSON")?;
         match documents.len() {
             0 => Ok(serde_json::json!({})),
