@@ -2,35 +2,15 @@
 //! `bench` on the real policy.wasm is tests/tests/integration/bench_command.rs's.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// `host-harness bench POLICY` with few iterations, then `args`.
-fn quick_bench(policy: &Path, args: &[&str]) -> Output {
-    let mut quick = vec!["--iterations", "3", "--warmup", "1", "--compilations", "1"];
-    quick.extend(args);
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-        .arg("bench")
-        .arg(policy)
-        .args(quick)
-        // The cached load is measured too: keep it out of the user's own module cache.
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("host-harness-bench-tests-cache"),
-        )
-        .output()
-        .expect("the harness runs")
-}
+mod bench_support;
 
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+use bench_support::{quick_bench, stdout};
+
+fn harness_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_host-harness")
 }
 
 fn fixture(name: &str) -> String {

@@ -2,51 +2,25 @@
 //! assertions: how fast is for bench/compare.sh to show, not for a test to judge). The do-nothing WAT policy
 //! bench/compare.sh measures beside it is host-harness/tests/bench_command.rs's.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::{harness_binary, policy_wasm, repo_root};
+#[path = "../../../host-harness/tests/bench_support/mod.rs"]
+mod bench_support;
+
+use bench_support::{bench_policy, quick_bench, stdout};
+// bench_support runs this binary.
+use crate::support::harness_binary;
+use crate::support::{policy_wasm, repo_root};
 
 /// `host-harness bench policy.wasm` with few iterations, then `args`.
 fn bench(args: &[&str]) -> Output {
     quick_bench(policy_wasm(), args)
 }
 
-/// `host-harness bench POLICY` with few iterations, then `args`.
-fn quick_bench(policy: &Path, args: &[&str]) -> Output {
-    let mut quick = vec!["--iterations", "3", "--warmup", "1", "--compilations", "1"];
-    quick.extend(args);
-    bench_policy(policy, &quick)
-}
-
 fn bench_exactly(args: &[&str]) -> Output {
     bench_policy(policy_wasm(), args)
-}
-
-fn bench_policy(policy: &Path, args: &[&str]) -> Output {
-    Command::new(harness_binary())
-        .arg("bench")
-        .arg(policy)
-        .args(args)
-        // The cached load is measured too: keep it out of the user's own module cache.
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("host-harness-bench-tests-cache"),
-        )
-        .output()
-        .expect("the harness runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
 
 fn fixture(name: &str) -> String {
