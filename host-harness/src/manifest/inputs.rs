@@ -27,10 +27,8 @@ const LIST_SNIFF_BYTES: usize = 64 * 1024;
 fn begins_as_list(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(LIST_SNIFF_BYTES)];
     let yaml_key = |at: usize| {
-        head[at + b"items:".len()..]
-            .iter()
-            .find(|&&b| b != b' ' && b != b'\t')
-            .is_none_or(|&b| b == b'\n' || b == b'\r' || b == b'#')
+        let line = &head[at..];
+        super::lists::is_items_key(&line[..memchr::memchr(b'\n', line).unwrap_or(line.len())])
     };
     let json_key = |at: usize| {
         let mut rest = head[at + b"\"items\"".len()..]
@@ -38,7 +36,7 @@ fn begins_as_list(bytes: &[u8]) -> bool {
             .filter(|b| !b.is_ascii_whitespace());
         rest.next() == Some(&b':') && rest.next() == Some(&b'[')
     };
-    (head.starts_with(b"items:") && yaml_key(0))
+    yaml_key(0)
         || memchr::memmem::find_iter(head, b"\nitems:").any(|at| yaml_key(at + 1))
         || memchr::memmem::find_iter(head, b"\"items\"").any(json_key)
 }
@@ -491,6 +489,7 @@ mod tests {
     #[case::kubectl_yaml("apiVersion: v1\nitems:\n- apiVersion: v1\n", true)]
     #[case::yaml_items_first("items:\n- a\n", true)]
     #[case::yaml_items_with_a_comment("kind: List\nitems: # pods\n- a\n", true)]
+    #[case::yaml_items_then_a_plain_scalar("items:#x\n", false)]
     #[case::kubectl_json("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n", true)]
     #[case::compact_json("{\"kind\":\"List\",\"items\" : [{}]}", true)]
     #[case::indented_items_key("spec:\n  items:\n  - a\n", false)]

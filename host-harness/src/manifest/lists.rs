@@ -83,7 +83,7 @@ pub fn cut_yaml(text: &str, document: &Chunk, limits: Limits) -> Option<Vec<Chun
         if line.text.starts_with('%') {
             return None;
         }
-        if is_items_key(line.text) {
+        if is_items_key(line.text.as_bytes()) {
             break line;
         }
     };
@@ -369,12 +369,15 @@ impl<'t> Iterator for LineScanner<'t> {
     }
 }
 
-/// `items:` at column 0 with nothing after it but blanks and a comment.
-fn is_items_key(line: &str) -> bool {
-    line.strip_prefix("items:").is_some_and(|rest| {
-        let rest = rest.trim_start_matches([' ', '\t']);
-        rest.is_empty() || (rest.starts_with('#') && rest.len() < line.len() - "items:".len())
-    })
+/// `items:` at column 0 with nothing after it but blanks and a comment (a line, without its line break): how
+/// kubectl starts a List's items in YAML. The input cap tells a List by it too (see super::inputs).
+pub(super) fn is_items_key(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"items:") else {
+        return false;
+    };
+    let content = rest.trim_ascii_start();
+    // A comment needs a blank before it (`items:#x` is a plain scalar).
+    content.is_empty() || (content[0] == b'#' && content.len() < rest.len())
 }
 
 fn is_blank_or_comment(line: &str) -> bool {
