@@ -1,5 +1,5 @@
 //! Running `host-harness run` as a user does, for the tests of both layers: host-harness/tests/run_command.rs (WAT
-//! guests) and tests/tests/integration/run_command.rs (the real policy.wasm), which reaches this file by `#[path]`.
+//! guests) and tests/tests/integration (the real policy.wasm), which reaches this file by `#[path]`.
 //! Each includer says which binary to run with a `harness_binary()` of its own.
 
 use std::path::{Path, PathBuf};
@@ -48,8 +48,13 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// An admission request to create a Pod with one container running `image`.
+/// An admission request to create Pod "web" with one container, "web", running `image`.
 pub fn pod_request(image: &str) -> Value {
+    pod_request_with_container("web", image)
+}
+
+/// An admission request to create Pod "web" with one container, `container`, running `image`.
+pub fn pod_request_with_container(container: &str, image: &str) -> Value {
     json!({
         "uid": "req-42",
         "kind": {"group": "", "version": "v1", "kind": "Pod"},
@@ -61,7 +66,7 @@ pub fn pod_request(image: &str) -> Value {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "web", "image": image}]}
+            "spec": {"containers": [{"name": container, "image": image}]}
         }
     })
 }

@@ -8,30 +8,13 @@ use host_harness::kubewarden::admission_review_response;
 use host_harness::registry::RegistrySpec;
 use serde_json::{Value, json};
 
+use crate::run_support::pod_request;
 use crate::support::{policy_host, policy_wasm};
 
 const DIGEST: &str = "sha256:6784fb0834aa7dbbe12e3d7471e69c290df3e6ba810dc38b34ae33d3c1c05f7d";
 
 fn host() -> &'static PolicyHost {
     policy_host()
-}
-
-fn pod_request(image: &str) -> Value {
-    json!({
-        "uid": "0df28fbd-5f5f-4f6c-a8b8-8f6c1f1b3b3b",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "operation": "CREATE",
-        "name": "web",
-        "namespace": "default",
-        "userInfo": {"username": "alice"},
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "web", "image": image}]}
-        }
-    })
 }
 
 #[test]

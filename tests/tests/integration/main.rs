@@ -10,6 +10,10 @@
 mod registry_support;
 #[path = "../../../host-harness/tests/watchdog/mod.rs"]
 mod watchdog;
+// The `host-harness run` helpers and the Pod request; they run the binary `harness_binary` names.
+#[path = "../../../host-harness/tests/run_support/mod.rs"]
+mod run_support;
+use support::harness_binary;
 
 mod bench_command;
 mod bypass;

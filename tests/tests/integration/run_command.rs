@@ -6,14 +6,10 @@ use std::process::{Output, Stdio};
 
 use serde_json::json;
 
+use crate::run_support::{
+    DIGEST, harness, pod_request, run, stderr, stdout_json, write, write_json,
+};
 use crate::support::policy_wasm;
-// run_support runs this binary.
-use crate::support::harness_binary;
-
-#[path = "../../../host-harness/tests/run_support/mod.rs"]
-mod run_support;
-
-use run_support::{DIGEST, harness, pod_request, run, stderr, stdout_json, write, write_json};
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = harness()

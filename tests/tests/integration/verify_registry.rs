@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 use crate::registry_support::{self, Registries};
+use crate::run_support::pod_request_with_container;
 use crate::support::{harness_binary, policy_wasm};
 
 fn harness() -> Command {
@@ -257,30 +258,16 @@ fn with_a_digest_map_a_digest_exists_when_the_map_has_it() {
     );
 }
 
-/// An AdmissionRequest creating Pod "web" that runs `image`.
-fn pod_request(image: &str) -> Value {
-    json!({
-        "uid": "req-21",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "operation": "CREATE",
-        "name": "web",
-        "namespace": "default",
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "app", "image": image}]}
-        }
-    })
-}
-
 /// `host-harness run POLICY --settings-json '{"tagDigestMismatch": MODE}'` on a Pod running `image`: the
 /// AdmissionReview's response.
 fn admit(registries: &Registries, mode: &str, image: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let request = dir.path().join("request.json");
-    std::fs::write(&request, pod_request(image).to_string()).unwrap();
+    std::fs::write(
+        &request,
+        pod_request_with_container("app", image).to_string(),
+    )
+    .unwrap();
     let output = harness()
         .arg("run")
         .arg(policy())
