@@ -50,8 +50,13 @@ def checkov_results(results, name):
     # One framework gives an object; several give a list.
     if isinstance(data, list):
         data = next(d for d in data if d.get("check_type") == "kubernetes")
-    started, ended = map(float, open(os.path.join(results, f"checkov-{name}.seconds")).read().split())
-    return data.get("results", {}), ended - started
+    return data.get("results", {}), clock_seconds(results, f"checkov-{name}.seconds")
+
+
+def clock_seconds(results, name):
+    """Seconds between the two `date +%s.%N` readings of a `.seconds` file."""
+    started, ended = map(float, open(os.path.join(results, name)).read().split())
+    return ended - started
 
 
 def objects_of_ours(report):
@@ -181,15 +186,20 @@ def main(results):
     row("  wasm / native, geometric mean, were each evaluation only that cost plus the native rule",
         f"{geomean([(nothing[n] + native[n]) / native[n] for n in common]):.2f}x")
 
-    runs = [gnu_time(os.path.join(results, f"check-10k.{n}.time")) for n in (1, 2, 3)]
+    numbers = sorted(int(name.split(".")[1]) for name in os.listdir(results)
+                     if name.startswith("check-10k.") and name.endswith(".time"))
+    runs = [gnu_time(os.path.join(results, f"check-10k.{n}.time")) for n in numbers]
+    walls = [clock_seconds(results, f"check-10k.{n}.seconds") for n in numbers]
     ours_10k = load(results, "ours-10k.json")
     documents = ours_10k["summary"]["checked"]
-    wall = statistics.median(r[0] for r in runs)
+    wall = statistics.median(walls)
     cpu = statistics.median(r[1] for r in runs)
     rss = max(r[2] for r in runs)
     throughput = documents / wall
-    row(f"check, {documents} documents (YAML parsing included), median of 3", f"{throughput:,.0f} documents/s "
-        f"({wall:.2f} s wall, {cpu:.2f} s CPU)", ">= 20 000 documents/s", throughput >= 20_000)
+    row(f"check, {documents} documents (YAML parsing included), median of {len(runs)}",
+        f"{throughput:,.0f} documents/s ({wall:.3f} s wall, {cpu:.2f} s CPU; runs "
+        f"{documents / max(walls):,.0f} to {documents / min(walls):,.0f})", ">= 20 000 documents/s",
+        throughput >= 20_000)
     row("check peak RSS, 10 000-document file", f"{rss / 1024:.0f} MiB", "<= 150 MB", rss * 1024 <= 150_000_000)
 
     cold = load(results, "cold-runs.json")
