@@ -6,7 +6,7 @@
 #   CORPUS=/path/to/corpus CHECKOV_VENV=/path/venv bench/compare.sh
 #
 # What it runs, all on this machine in this run:
-#   - scripts/build-policy.sh and host-harness as released (the dist profile: thin LTO);
+#   - scripts/build-policy.sh and host-harness as released (scripts/build-dist.sh: thin LTO and PGO);
 #   - `host-harness check` on the 10 000-document corpus file (unpacked to a temp dir), under /usr/bin/time -v for
 #     the peak RSS, five times (the median counts), and on real/;
 #   - cold `host-harness run` of one request as whole processes: 20 with a warm compiled-module cache, 5 without;
@@ -35,11 +35,9 @@ if [ ! -x /usr/bin/time ]; then
   apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 fi
 
-log "building policy.wasm and host-harness (dist profile, as released; several minutes)"
+log "building policy.wasm and host-harness (as released: dist profile and PGO; 15 minutes or so)"
 "$root/scripts/build-policy.sh" >&2
-# The binary as released: the dist profile (thin LTO; see Cargo.toml).
-cargo build --profile dist -p host-harness --manifest-path "$root/Cargo.toml" >&2
-harness=$root/target/dist/host-harness
+harness=$("$root/scripts/build-dist.sh")
 policy=$root/policy.wasm
 # The compiled-module cache of this run only: "warm" means warmed here.
 export XDG_CACHE_HOME=$work/cache
