@@ -8,7 +8,8 @@
 #   PGO=off scripts/build-dist.sh     # the dist profile alone, without llvm-profdata
 #
 # Needs policy.wasm (scripts/build-policy.sh; POLICY=path for another) to run `check`, and llvm-profdata for rustc's
-# LLVM: rustup's llvm-tools component, or Debian's llvm-N package where N is rustc's LLVM major version.
+# LLVM: rustup's llvm-tools component, or Debian's llvm-N package where N is rustc's LLVM major version (installed
+# here when missing, as root, if apt has it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,14 +36,24 @@ fi
   { log "cannot profile a $target binary on this $host machine; PGO=off builds it without"; exit 2; }
 [ -f "$policy" ] || { log "no $policy to profile check with: run scripts/build-policy.sh"; exit 2; }
 llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
-profdata=
-for candidate in "$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata" \
-  "$(command -v "llvm-profdata-$llvm_major" || true)" "/usr/lib/llvm-$llvm_major/bin/llvm-profdata"; do
-  if [ -n "$candidate" ] && [ -x "$candidate" ]; then
-    profdata=$candidate
-    break
-  fi
-done
+find_profdata() {
+  local candidate
+  for candidate in "$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata" \
+    "$(command -v "llvm-profdata-$llvm_major" || true)" "/usr/lib/llvm-$llvm_major/bin/llvm-profdata"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+profdata=$(find_profdata)
+# As scripts/build-policy.sh installs the wasm toolchain: Debian's package for rustc's LLVM, when it has one.
+if [ -z "$profdata" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing llvm-$llvm_major (Debian) for llvm-profdata"
+  apt-get install -y -qq "llvm-$llvm_major" >&2 ||
+    { apt-get update -qq >&2 && apt-get install -y -qq "llvm-$llvm_major" >&2; } || true
+  profdata=$(find_profdata)
+fi
 [ -n "$profdata" ] || {
   log "no llvm-profdata for LLVM $llvm_major: \`rustup component add llvm-tools\`, or apt-get install llvm-$llvm_major;"
   log "PGO=off builds without profiling"
